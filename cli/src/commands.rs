@@ -1,0 +1,917 @@
+//! Command handlers: parse arguments into core queries, call the engine, print.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+use rapport_core::time::{DAY, format_iso, human_age, parse_when};
+use rapport_core::{
+    AwaitingQuery, CancelToken, ContactQuery, ContactSort, Engine, ExportFormat, Flow,
+    ImportOptions, ImportProgress, Policy, RuleAction, ThreadQuery, WaitingOn,
+};
+
+use crate::fmt::{self, Table, ago, heading, person, when};
+use crate::{
+    AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, ExportKind, FlowArg, GroupCommand,
+    IdentityCommand, ImportArgs, PolicyArg, RuleCommand, SortArg, ThreadsArgs, WhoArg,
+};
+
+/// Everything a command needs besides its own arguments.
+pub struct Ctx {
+    pub db: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+    pub now: i64,
+}
+
+impl Ctx {
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::open(&self.db)?)
+    }
+}
+
+/// A hint for errors users can fix themselves.
+pub fn hint_for(e: &anyhow::Error) -> Option<String> {
+    let core = e.downcast_ref::<rapport_core::Error>()?;
+    match core {
+        rapport_core::Error::CorruptDatabase { path, .. } => Some(format!(
+            "move {} aside (or pass another --db) and import again",
+            path.display()
+        )),
+        rapport_core::Error::NotFound { what: "contact", .. } => {
+            Some("`rapport contacts` lists contacts; `rapport explain ADDRESS` says why an address is not one".into())
+        }
+        _ => None,
+    }
+}
+
+pub fn policy_of(p: PolicyArg) -> Policy {
+    match p {
+        PolicyArg::SentOnly => Policy::SentOnly,
+        PolicyArg::SentAndReceived => Policy::SentAndReceived,
+        PolicyArg::None => Policy::None,
+    }
+}
+
+fn who_of(w: WhoArg) -> WaitingOn {
+    match w {
+        WhoArg::Me => WaitingOn::Me,
+        WhoArg::Them => WaitingOn::Them,
+    }
+}
+
+fn when_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
+    s.as_deref()
+        .map(|v| {
+            parse_when(v, now).ok_or_else(|| {
+                anyhow!("'{v}' is not a date (use 2024-03-01, or a span such as 30d, 2w, 6m, 1y)")
+            })
+        })
+        .transpose()
+}
+
+fn days_arg(s: &str) -> anyhow::Result<Option<i64>> {
+    if matches!(s, "off" | "none" | "0" | "") {
+        return Ok(None);
+    }
+    let d: i64 = s
+        .trim_end_matches('d')
+        .parse()
+        .map_err(|_| anyhow!("'{s}' is not a number of days (or `off`)"))?;
+    Ok(Some(d))
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let now = match cli.now.as_deref() {
+        Some(s) => parse_when(s, rapport_core::time::now())
+            .ok_or_else(|| anyhow!("--now '{s}' is not a date"))?,
+        None => rapport_core::time::now(),
+    };
+    let explicit_db = cli.db.clone();
+    let ctx = Ctx {
+        db: cli.db.unwrap_or_else(crate::paths::default_db),
+        json: cli.json,
+        quiet: cli.quiet,
+        now,
+    };
+    match cli.command {
+        Command::Demo => crate::demo::run(&ctx, explicit_db),
+        Command::Import(args) => import(&ctx, args),
+        Command::Contacts(args) => contacts(&ctx, args),
+        Command::Contact(args) => contact(&ctx, args),
+        Command::Threads(args) => threads(&ctx, args),
+        Command::Thread { id } => thread(&ctx, &id),
+        Command::Awaiting(args) => awaiting(&ctx, args),
+        Command::Neglected { limit } => neglected(&ctx, limit),
+        Command::Search { text, limit } => search(&ctx, &text.join(" "), limit),
+        Command::Export { format, output } => export(&ctx, format, output),
+        Command::Identity(cmd) => identity(&ctx, cmd),
+        Command::Rule(cmd) => rule(&ctx, cmd),
+        Command::Policy { policy: p } => policy(&ctx, p),
+        Command::Group(cmd) => group(&ctx, cmd),
+        Command::Explain { address } => explain(&ctx, &address),
+        Command::Stats => stats(&ctx),
+        Command::Skipped { limit } => skipped(&ctx, limit),
+    }
+}
+
+fn ok() -> anyhow::Result<ExitCode> {
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+pub fn progress_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+pub fn run_import(
+    ctx: &Ctx,
+    engine: &Engine,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+) -> anyhow::Result<rapport_core::ImportSummary> {
+    let pb = progress_bar(
+        ctx.quiet,
+        0,
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
+    );
+    let cancel = CancelToken::new();
+    let mut on_progress = |p: &ImportProgress| {
+        pb.set_length(p.bytes_total.max(1));
+        pb.set_position(p.bytes_done);
+        let rate = {
+            let secs = pb.elapsed().as_secs_f64();
+            if secs > 0.0 {
+                (p.messages as f64 / secs) as u64
+            } else {
+                0
+            }
+        };
+        pb.set_message(format!(
+            "{} messages, {} new, {} duplicates, {} skipped, {rate}/s",
+            p.messages, p.stored, p.duplicates, p.skipped
+        ));
+    };
+    let summary = engine.import(paths, options, &mut on_progress, &cancel);
+    pb.finish_and_clear();
+    Ok(summary?)
+}
+
+fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    for me in &args.me {
+        engine.add_identity(me)?;
+    }
+    let options = ImportOptions {
+        snippet: args.snippet,
+        policy: args.policy.map(policy_of),
+        batch_size: args.batch,
+    };
+    if args.dry_run {
+        let report = engine.import_dry_run(&args.paths, &options)?;
+        if ctx.json {
+            fmt::json(&report)?;
+            return ok();
+        }
+        println!(
+            "Dry run with policy {}: nothing was written.",
+            report.policy.as_str()
+        );
+        println!(
+            "{} messages read: {} new, {} already stored, {} skipped.",
+            report.summary.messages_read,
+            report.summary.stored,
+            report.summary.duplicates,
+            report.summary.skipped
+        );
+        println!(
+            "\n{} ({}):",
+            heading("Would become contacts"),
+            report.new_contacts
+        );
+        let mut t = Table::new(&["CONTACT", "MESSAGES", "WHY"]).max_width(2, 60);
+        for e in report.would_create.iter().take(25) {
+            t.row(vec![
+                person(&e.name, &e.email),
+                e.messages.to_string(),
+                e.reason.clone(),
+            ]);
+        }
+        if t.is_empty() {
+            println!("  nobody");
+        } else {
+            t.print();
+        }
+        println!(
+            "\n{} ({} addresses not made contacts):",
+            heading("Top skipped senders"),
+            report.skipped_addresses
+        );
+        let mut t = Table::new(&["SENDER", "MESSAGES", "WHY NOT"]).max_width(2, 70);
+        for e in &report.top_skipped_senders {
+            t.row(vec![
+                person(&e.name, &e.email),
+                e.messages.to_string(),
+                e.reason.clone(),
+            ]);
+        }
+        if t.is_empty() {
+            println!("  nobody");
+        } else {
+            t.print();
+        }
+        return ok();
+    }
+    let summary = run_import(ctx, &engine, &args.paths, &options)?;
+    if ctx.json {
+        fmt::json(&summary)?;
+        return ok();
+    }
+    if !ctx.quiet {
+        eprintln!(
+            "Imported {} files ({:.1} MB) in {:.1} s: {} messages read, {} new, {} already stored, {} skipped ({} messages/s).",
+            summary.files,
+            summary.bytes as f64 / 1e6,
+            summary.elapsed_ms as f64 / 1000.0,
+            summary.messages_read,
+            summary.stored,
+            summary.duplicates,
+            summary.skipped,
+            summary.messages_per_sec
+        );
+        for (reason, n) in &summary.skipped_by_reason {
+            eprintln!("  skipped, {reason}: {n}");
+        }
+        for e in summary.errors.iter().take(10) {
+            eprintln!("  error: {}: {}", e.location, e.detail);
+        }
+        if summary.skipped > 0 {
+            eprintln!("  (`rapport skipped` lists every skipped input with its reason)");
+        }
+        let stats = engine.stats()?;
+        eprintln!(
+            "Database {}: {} messages, {} threads, {} contacts.",
+            ctx.db.display(),
+            stats.messages,
+            stats.threads,
+            stats.contacts
+        );
+        if stats.identities == 0 {
+            eprintln!(
+                "note: no identities yet, so all mail counts as received; add yours with `rapport identity add you@example.com`."
+            );
+        }
+    }
+    ok()
+}
+
+fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let q = ContactQuery {
+        sort: match args.sort {
+            SortArg::Last => ContactSort::LastContact,
+            SortArg::First => ContactSort::FirstContact,
+            SortArg::Messages => ContactSort::Messages,
+            SortArg::Inbound => ContactSort::Inbound,
+            SortArg::Outbound => ContactSort::Outbound,
+            SortArg::Threads => ContactSort::Threads,
+            SortArg::Name => ContactSort::Name,
+        },
+        flow: args.flow.map(|f| match f {
+            FlowArg::TwoWay => Flow::TwoWay,
+            FlowArg::SentOnly => Flow::SentOnly,
+            FlowArg::ReceivedOnly => Flow::ReceivedOnly,
+        }),
+        domain: args.domain,
+        group: args.group,
+        since: when_arg(&args.since, ctx.now)?,
+        until: when_arg(&args.until, ctx.now)?,
+        min_messages: args.min,
+        limit: args.limit,
+        offset: 0,
+    };
+    let list = engine.contacts(&q, ctx.now)?;
+    if ctx.json {
+        fmt::json(&list)?;
+        return ok();
+    }
+    print_contacts(&list, ctx.now);
+    if list.is_empty() {
+        println!(
+            "No contacts match. (`rapport stats` shows what is stored; `rapport explain ADDRESS` says why someone is not a contact.)"
+        );
+    }
+    ok()
+}
+
+pub fn print_contacts(list: &[rapport_core::ContactSummary], now: i64) {
+    let mut t = Table::new(&[
+        "CONTACT",
+        "LAST CONTACT",
+        "IN",
+        "OUT",
+        "THREADS",
+        "LAST IN",
+        "LAST OUT",
+    ])
+    .max_width(0, 44);
+    for c in list {
+        t.row(vec![
+            person(&c.name, &c.email),
+            ago(c.last_contact, now),
+            c.inbound_count.to_string(),
+            c.outbound_count.to_string(),
+            c.thread_count.to_string(),
+            ago(c.last_inbound, now),
+            ago(c.last_outbound, now),
+        ]);
+    }
+    if !t.is_empty() {
+        t.print();
+    }
+}
+
+fn duration(secs: Option<i64>) -> String {
+    secs.map(human_age).unwrap_or_else(|| "—".into())
+}
+
+fn contact(ctx: &Ctx, args: ContactArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if let Some(c) = &args.cadence {
+        engine.set_cadence(&args.address, days_arg(c)?)?;
+    }
+    if let Some(g) = &args.group {
+        engine.set_group(&args.address, g)?;
+    }
+    let d = engine.contact(&args.address, ctx.now)?;
+    let timeline = engine.timeline(&args.address, args.timeline)?;
+    if ctx.json {
+        let mut v = serde_json::to_value(&d)?;
+        v["timeline"] = serde_json::to_value(&timeline)?;
+        fmt::json(&v)?;
+        return ok();
+    }
+    let c = &d.summary;
+    println!("{}", heading(&person(&c.name, &c.email)));
+    for a in d.addresses.iter().skip(1) {
+        println!("  also {}", a.email);
+    }
+    if !c.group.is_empty() {
+        println!("  group {}", c.group);
+    }
+    println!("  first contact   {}", when(c.first_contact, ctx.now));
+    println!("  last contact    {}", when(c.last_contact, ctx.now));
+    println!("  last from them  {}", when(c.last_inbound, ctx.now));
+    println!("  last from you   {}", when(c.last_outbound, ctx.now));
+    println!(
+        "  messages        {} from them, {} from you, in {} threads",
+        c.inbound_count, c.outbound_count, c.thread_count
+    );
+    println!(
+        "  reply time      you answer in {} (median), they answer in {}",
+        duration(d.median_reply_mine_secs),
+        duration(d.median_reply_theirs_secs)
+    );
+    match (c.cadence_days, c.due) {
+        (Some(days), Some(due)) => println!(
+            "  cadence         every {days} days; {}",
+            if c.neglected {
+                format!("overdue since {}", when(Some(due), ctx.now))
+            } else {
+                format!("next touch due {}", rapport_core::time::format_date(due.0))
+            }
+        ),
+        _ => println!("  cadence         none (set one with --cadence DAYS)"),
+    }
+    if d.name_history.len() > 1 {
+        let names: Vec<String> = d
+            .name_history
+            .iter()
+            .map(|n| format!("{} ({}×)", n.name, n.uses))
+            .collect();
+        println!("  names seen      {}", names.join(", "));
+    }
+    if !d.open_threads.is_empty() {
+        println!("\n{}", heading("Open threads"));
+        for t in &d.open_threads {
+            println!(
+                "  #{:<6} waiting on {:<4} {:>4}d  {}",
+                t.thread_id,
+                match t.waiting_on {
+                    WaitingOn::Me => "you",
+                    WaitingOn::Them => "them",
+                },
+                t.age_days,
+                fmt::cut(&t.subject, 60)
+            );
+        }
+    }
+    println!("\n{}", heading("Recent messages"));
+    for m in &timeline {
+        let arrow = match m.direction.as_str() {
+            "outbound" => "→",
+            "inbound" => "←",
+            _ => "↔",
+        };
+        let tag = if m.class == "person" {
+            String::new()
+        } else {
+            format!(" [{}]", m.class)
+        };
+        println!(
+            "  {} {} #{:<6} {}{}",
+            rapport_core::time::format_date(m.date.0),
+            arrow,
+            m.thread_id,
+            fmt::cut(&m.subject, 64),
+            tag
+        );
+    }
+    ok()
+}
+
+fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let q = ThreadQuery {
+        with: args.with,
+        waiting: args.waiting.map(who_of),
+        since: when_arg(&args.since, ctx.now)?,
+        limit: args.limit,
+    };
+    let list = engine.threads(&q, ctx.now)?;
+    if ctx.json {
+        fmt::json(&list)?;
+        return ok();
+    }
+    let mut t = Table::new(&["#", "LAST", "MSGS", "WAITING ON", "SUBJECT", "PEOPLE"])
+        .max_width(4, 50)
+        .max_width(5, 40);
+    for th in &list {
+        t.row(vec![
+            th.id.to_string(),
+            ago(Some(th.last_date), ctx.now),
+            th.message_count.to_string(),
+            match th.waiting_on.as_str() {
+                "me" => "you".into(),
+                "them" => "them".into(),
+                _ => String::new(),
+            },
+            th.subject.clone(),
+            th.participants.join(", "),
+        ]);
+    }
+    if t.is_empty() {
+        println!("No threads match.");
+    } else {
+        t.print();
+    }
+    ok()
+}
+
+fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let t = engine.thread(id, ctx.now)?;
+    if ctx.json {
+        fmt::json(&t)?;
+        return ok();
+    }
+    println!(
+        "{}  (#{}, {} messages, {} to {})",
+        heading(&t.summary.subject),
+        t.summary.id,
+        t.summary.message_count,
+        rapport_core::time::format_date(t.summary.first_date.0),
+        rapport_core::time::format_date(t.summary.last_date.0)
+    );
+    match t.summary.waiting_on.as_str() {
+        "me" => println!("Waiting on you."),
+        "them" => println!("Waiting on them."),
+        _ => {}
+    }
+    for m in &t.messages {
+        let indent = "  ".repeat(m.depth);
+        let arrow = match m.direction.as_str() {
+            "outbound" => "→",
+            "inbound" => "←",
+            _ => "↔",
+        };
+        println!(
+            "{} {indent}{arrow} {}: {}",
+            rapport_core::time::format_date(m.date.0),
+            if m.from_name.is_empty() {
+                &m.from
+            } else {
+                &m.from_name
+            },
+            fmt::cut(&m.subject, 70)
+        );
+    }
+    ok()
+}
+
+pub fn print_awaiting(items: &[rapport_core::AwaitingItem], who: WaitingOn) {
+    let mut t = Table::new(&["#", "SINCE", "WITH", "SUBJECT"])
+        .max_width(2, 40)
+        .max_width(3, 56);
+    for a in items.iter().filter(|a| a.waiting_on == who) {
+        t.row(vec![
+            a.thread_id.to_string(),
+            format!("{}d", a.age_days),
+            person(&a.contact_name, &a.contact_email),
+            a.subject.clone(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("  nothing");
+    } else {
+        t.print();
+    }
+}
+
+fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let mut q = AwaitingQuery::new(ctx.now);
+    q.who = args.on.map(who_of);
+    q.their_grace_days = args.days;
+    q.max_age_days = args.max_age;
+    q.limit = args.limit;
+    let items = engine.awaiting(&q)?;
+    if ctx.json {
+        fmt::json(&items)?;
+        return ok();
+    }
+    if q.who != Some(WaitingOn::Them) {
+        println!("{}", heading("Waiting on you"));
+        print_awaiting(&items, WaitingOn::Me);
+    }
+    if q.who != Some(WaitingOn::Me) {
+        if q.who.is_none() {
+            println!();
+        }
+        println!(
+            "{}",
+            heading(&format!(
+                "Waiting on them (your last message {}+ days old)",
+                args.days
+            ))
+        );
+        print_awaiting(&items, WaitingOn::Them);
+    }
+    if engine.stats()?.identities == 0 {
+        eprintln!(
+            "note: no identities configured, so Rapport cannot tell your mail from theirs (`rapport identity add`)."
+        );
+    }
+    ok()
+}
+
+pub fn print_neglected(items: &[rapport_core::NeglectedItem], now: i64) {
+    let mut t = Table::new(&["CONTACT", "CADENCE", "LAST CONTACT", "OVERDUE"]).max_width(0, 44);
+    for n in items {
+        t.row(vec![
+            person(&n.contact.name, &n.contact.email),
+            n.contact
+                .cadence_days
+                .map(|d| format!("{d}d"))
+                .unwrap_or_default(),
+            ago(n.contact.last_contact, now),
+            format!("{}d", n.overdue_days),
+        ]);
+    }
+    if t.is_empty() {
+        println!("  nobody");
+    } else {
+        t.print();
+    }
+}
+
+fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let items = engine.neglected(ctx.now, limit)?;
+    if ctx.json {
+        fmt::json(&items)?;
+        return ok();
+    }
+    print_neglected(&items, ctx.now);
+    if items.is_empty() {
+        println!(
+            "(Cadences: `rapport contact ADDRESS --cadence 30`, or `rapport group cadence clients 30`.)"
+        );
+    }
+    ok()
+}
+
+fn search(ctx: &Ctx, text: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let hits = engine.search(text, limit)?;
+    if ctx.json {
+        fmt::json(&hits)?;
+        return ok();
+    }
+    let mut t = Table::new(&["KIND", "WHAT", "WHEN", "DETAIL"])
+        .max_width(1, 56)
+        .max_width(3, 50);
+    for h in &hits {
+        t.row(vec![
+            h.kind.clone(),
+            match h.thread_id {
+                Some(id) => format!("#{id} {}", h.title),
+                None => h.title.clone(),
+            },
+            h.date
+                .map(|d| rapport_core::time::format_date(d.0))
+                .unwrap_or_default(),
+            h.detail.clone(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("Nothing found.");
+    } else {
+        t.print();
+    }
+    ok()
+}
+
+fn export(ctx: &Ctx, format: ExportKind, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let format = match format {
+        ExportKind::Csv => ExportFormat::Csv,
+        ExportKind::Vcard => ExportFormat::Vcard,
+        ExportKind::Json => ExportFormat::Json,
+        ExportKind::Ical => ExportFormat::Ical,
+    };
+    let n = match &output {
+        Some(path) => {
+            let tmp = path.with_extension("rapport-tmp");
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&tmp)
+                    .with_context(|| format!("cannot write {}", tmp.display()))?,
+            );
+            let n = engine.export(format, &mut file, ctx.now)?;
+            file.flush()?;
+            drop(file);
+            std::fs::rename(&tmp, path)?;
+            n
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            let n = engine.export(format, &mut out, ctx.now)?;
+            out.flush()?;
+            n
+        }
+    };
+    if !ctx.quiet {
+        eprintln!(
+            "Exported {n} {}{}.",
+            if format == ExportFormat::Ical {
+                "follow-ups"
+            } else {
+                "contacts"
+            },
+            output
+                .map(|p| format!(" to {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    ok()
+}
+
+fn identity(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    match cmd {
+        IdentityCommand::Add { address } => {
+            let changed = engine.add_identity(&address)?;
+            if !ctx.quiet {
+                eprintln!(
+                    "{} {address}; directions and contacts recomputed.",
+                    if changed { "Added" } else { "Already had" }
+                );
+            }
+        }
+        IdentityCommand::Remove { address } => {
+            if !engine.remove_identity(&address)? {
+                return Err(rapport_core::Error::NotFound {
+                    what: "identity",
+                    name: address,
+                }
+                .into());
+            }
+            if !ctx.quiet {
+                eprintln!("Removed {address}.");
+            }
+        }
+        IdentityCommand::List => {}
+    }
+    let ids = engine.identities()?;
+    if ctx.json {
+        fmt::json(&ids)?;
+        return ok();
+    }
+    let mut t = Table::new(&["ADDRESS", "STATUS", "SEEN IN SENT"]);
+    for i in &ids {
+        t.row(vec![
+            i.email.clone(),
+            if i.confirmed {
+                "yours".into()
+            } else {
+                "candidate (confirm with `rapport identity add`)".into()
+            },
+            i.seen.to_string(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("No identities. Add yours: rapport identity add you@example.com");
+    } else {
+        t.print();
+    }
+    ok()
+}
+
+fn rule(ctx: &Ctx, cmd: RuleCommand) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    match cmd {
+        RuleCommand::Block { pattern } => {
+            let p = engine.add_rule(RuleAction::Block, &pattern)?;
+            if !ctx.quiet {
+                eprintln!("Blocking {p}.");
+            }
+        }
+        RuleCommand::Allow { pattern } => {
+            let p = engine.add_rule(RuleAction::Allow, &pattern)?;
+            if !ctx.quiet {
+                eprintln!("Allowing {p}.");
+            }
+        }
+        RuleCommand::Remove { pattern } => {
+            let removed = engine.remove_rule(&pattern)?;
+            if !ctx.quiet {
+                eprintln!("Removed {}.", removed.join(", "));
+            }
+        }
+        RuleCommand::List => {}
+    }
+    let rules = engine.rules()?;
+    if ctx.json {
+        fmt::json(&rules)?;
+        return ok();
+    }
+    let mut t = Table::new(&["#", "ACTION", "PATTERN"]);
+    for r in &rules {
+        t.row(vec![r.id.to_string(), r.action.clone(), r.pattern.clone()]);
+    }
+    if t.is_empty() {
+        println!("No rules.");
+    } else {
+        t.print();
+    }
+    ok()
+}
+
+fn policy(ctx: &Ctx, p: Option<PolicyArg>) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if let Some(p) = p {
+        engine.set_policy(policy_of(p))?;
+    }
+    let current = engine.policy()?;
+    if ctx.json {
+        fmt::json(&serde_json::json!({"policy": current}))?;
+    } else {
+        println!("{}", current.as_str());
+    }
+    ok()
+}
+
+fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if let GroupCommand::Cadence { group, days } = &cmd {
+        engine.set_group_cadence(group, days_arg(days)?)?;
+    }
+    let groups = engine.groups()?;
+    if ctx.json {
+        let v: Vec<_> = groups
+            .iter()
+            .map(|(n, c, s)| serde_json::json!({"group": n, "cadence_days": c, "contacts": s}))
+            .collect();
+        fmt::json(&v)?;
+        return ok();
+    }
+    let mut t = Table::new(&["GROUP", "CADENCE", "CONTACTS"]);
+    for (n, c, s) in &groups {
+        t.row(vec![
+            n.clone(),
+            c.map(|d| format!("{d} days")).unwrap_or_else(|| "—".into()),
+            s.to_string(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("No groups. Put a contact in one: rapport contact ADDRESS --group clients");
+    } else {
+        t.print();
+    }
+    ok()
+}
+
+fn explain(ctx: &Ctx, address: &str) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let e = engine.explain(address)?;
+    if ctx.json {
+        fmt::json(&e)?;
+        return ok();
+    }
+    let verdict = if e.is_identity {
+        "is one of your addresses"
+    } else if e.is_contact {
+        "is a contact"
+    } else {
+        "is not a contact"
+    };
+    println!("{} {verdict}: {}.", heading(&e.address), e.reason);
+    if e.known {
+        let n = |k: i64| {
+            if k == 1 {
+                "1 message".to_string()
+            } else {
+                format!("{k} messages")
+            }
+        };
+        println!(
+            "  {} from it, {} to it (policy {}).",
+            n(e.messages_from),
+            n(e.messages_to),
+            e.policy.as_str()
+        );
+        if !e.by_class.is_empty() {
+            let parts: Vec<String> = e.by_class.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            println!("  Its mail: {}.", parts.join(", "));
+        }
+    }
+    ok()
+}
+
+fn stats(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let s = engine.stats()?;
+    if ctx.json {
+        fmt::json(&s)?;
+        return ok();
+    }
+    println!("{}", heading(&ctx.db.display().to_string()));
+    println!("  messages    {}", s.messages);
+    println!("  threads     {}", s.threads);
+    println!("  contacts    {}", s.contacts);
+    println!("  addresses   {}", s.addresses);
+    println!("  sources     {}", s.sources);
+    println!("  identities  {}", s.identities);
+    println!("  skipped     {}", s.skipped_inputs);
+    let classes: Vec<String> = s.by_class.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    if !classes.is_empty() {
+        println!("  kinds       {}", classes.join(", "));
+    }
+    let dirs: Vec<String> = s
+        .by_direction
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    if !dirs.is_empty() {
+        println!("  directions  {}", dirs.join(", "));
+    }
+    if let (Some(a), Some(b)) = (s.first_date, s.last_date) {
+        println!(
+            "  spanning    {} to {}",
+            &format_iso(a.0)[..10],
+            &format_iso(b.0)[..10]
+        );
+    }
+    let _ = DAY;
+    ok()
+}
+
+fn skipped(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let list = engine.skipped_inputs(limit)?;
+    if ctx.json {
+        fmt::json(&list)?;
+        return ok();
+    }
+    let mut t = Table::new(&["INPUT", "REASON", "DETAIL"])
+        .max_width(0, 60)
+        .max_width(2, 60);
+    for s in &list {
+        t.row(vec![s.location.clone(), s.reason.clone(), s.detail.clone()]);
+    }
+    if t.is_empty() {
+        println!("Nothing was skipped.");
+    } else {
+        t.print();
+    }
+    ok()
+}

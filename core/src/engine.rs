@@ -1,0 +1,483 @@
+//! The facade every consumer uses: the CLI, the RPC protocol (native host and bridge) and the
+//! Node and UniFFI bindings. One [`Engine`] owns one database; it is `Send + Sync`, and a closed
+//! engine fails every call with [`Error::Closed`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::export::{self, ExportFormat};
+use crate::import::{self, CancelToken, ImportOptions, ImportProgress};
+use crate::ingest::{parse_isolated, prepare};
+use crate::mail::{self, Envelope, Mailbox, ParseOptions, normalize_address};
+use crate::model::{
+    ContactDetail, ContactSummary, DryRunReport, Explanation, Identity, ImportSummary,
+    IngestOutcome, NeglectedItem, Policy, Rule, SearchHit, SkipRecord, SourceRef, Stats,
+    ThreadDetail, ThreadSummary, TimelineEntry,
+};
+use crate::policy::{RuleAction, normalize_rule_pattern};
+use crate::query::{AwaitingQuery, ContactQuery, ThreadQuery};
+use crate::store::Store;
+
+/// The result of handing one raw message to the engine.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Captured {
+    pub outcome: IngestOutcome,
+    /// The stored message's key (its Message-ID, or a hash for messages without one).
+    pub message_id: String,
+    pub thread_id: i64,
+}
+
+/// What the Outlook add-in knows at send time, before the message reaches Sent Items.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct SentRecord {
+    /// The value stamped into the message's `X-Rapport-Id` header.
+    pub tracking_id: String,
+    pub from: String,
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    #[serde(default)]
+    pub subject: String,
+    /// Seconds since the epoch; the capture time when absent.
+    #[serde(default)]
+    pub date: Option<i64>,
+    /// Message-ID of the message being answered, if any.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+}
+
+pub struct Engine {
+    store: Mutex<Option<Store>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("path", &self.path).finish()
+    }
+}
+
+fn mailbox(raw: &str) -> Option<Mailbox> {
+    // Accept "Name <addr>" as well as a bare address.
+    let (name, addr) = match (raw.rfind('<'), raw.rfind('>')) {
+        (Some(l), Some(r)) if l < r => (Some(raw[..l].trim()), &raw[l + 1..r]),
+        _ => (None, raw),
+    };
+    let address = normalize_address(addr)?;
+    let name = mail::clean_display_name(name, &address.email);
+    Some(Mailbox { name, address })
+}
+
+impl Engine {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Engine> {
+        let path = path.as_ref().to_path_buf();
+        let store = Store::open(&path)?;
+        Ok(Engine {
+            store: Mutex::new(Some(store)),
+            path,
+        })
+    }
+
+    pub fn open_in_memory() -> Result<Engine> {
+        Ok(Engine {
+            store: Mutex::new(Some(Store::open_in_memory()?)),
+            path: PathBuf::from(":memory:"),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Option<Store>>> {
+        self.store.lock().map_err(|_| {
+            Error::Internal("a previous call panicked while holding the database".into())
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock()?;
+        match guard.as_mut() {
+            Some(store) => f(store),
+            None => Err(Error::Closed),
+        }
+    }
+
+    /// Closes the database; every later call fails with [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        let mut guard = self.lock()?;
+        guard.take();
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().map(|g| g.is_none()).unwrap_or(true)
+    }
+
+    // ----- ingest -----
+
+    /// Imports mail files and directories. Progress is reported on the calling thread.
+    pub fn import(
+        &self,
+        paths: &[PathBuf],
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(&ImportProgress),
+        cancel: &CancelToken,
+    ) -> Result<ImportSummary> {
+        self.with(|s| import::import(s, paths, options, progress, cancel))
+    }
+
+    /// Previews an import: what would become contacts, and the senders that would be skipped.
+    pub fn import_dry_run(
+        &self,
+        paths: &[PathBuf],
+        options: &ImportOptions,
+    ) -> Result<DryRunReport> {
+        self.with(|s| {
+            let policy = match options.policy {
+                Some(p) => p,
+                None => s.policy()?,
+            };
+            let (summary, findings) = import::dry_run(s, paths, options)?;
+            Ok(DryRunReport {
+                policy,
+                summary,
+                new_contacts: findings.new_contacts,
+                skipped_addresses: findings.skipped_addresses,
+                would_create: findings.would_create,
+                top_skipped_senders: findings.top_skipped_senders,
+            })
+        })
+    }
+
+    /// Stores one raw message seen at `source`; returns once it is committed.
+    pub fn capture(&self, raw: &[u8], source: &SourceRef) -> Result<Captured> {
+        self.capture_with(raw, source, false, crate::time::now())
+    }
+
+    /// Like [`Engine::capture`]; `sent` marks mail from a Sent folder (its From becomes an
+    /// identity candidate).
+    pub fn capture_with(
+        &self,
+        raw: &[u8],
+        source: &SourceRef,
+        sent: bool,
+        now: i64,
+    ) -> Result<Captured> {
+        if source.kind.is_empty() || source.external_id.is_empty() {
+            return Err(Error::InvalidInput(
+                "a capture needs a source with a kind and an external id".into(),
+            ));
+        }
+        let env = parse_isolated(
+            raw,
+            ParseOptions {
+                capture_time: now,
+                snippet: false,
+            },
+        )
+        .map_err(|r| Error::InvalidInput(format!("{}: {}", r.reason, r.detail)))?;
+        self.store_envelope(&env, source, sent, false, now)
+    }
+
+    fn store_envelope(
+        &self,
+        env: &Envelope,
+        source: &SourceRef,
+        sent: bool,
+        provisional: bool,
+        now: i64,
+    ) -> Result<Captured> {
+        let mut prepared = prepare(env);
+        prepared.provisional = provisional;
+        self.with(|s| {
+            let mut w = s.writer(now)?;
+            if sent && let Some(from) = crate::ingest::from_of(&prepared) {
+                w.note_identity_candidate(&from.key, &from.email, &source.account)?;
+            }
+            let outcome = w.ingest(&prepared, source)?;
+            w.finish()?;
+            let thread_id = s.thread_of_message(&prepared.key)?;
+            let message_id = s.message_key_of(&prepared.key)?;
+            Ok(Captured {
+                outcome,
+                message_id,
+                thread_id,
+            })
+        })
+    }
+
+    /// Records a message at send time (Outlook's send event) before its Sent copy is seen. The
+    /// copy, carrying the same `X-Rapport-Id`, later replaces this record.
+    pub fn record_sent(&self, record: &SentRecord, source: &SourceRef) -> Result<Captured> {
+        let tracking = record.tracking_id.trim();
+        if tracking.is_empty() || tracking.len() > 200 {
+            return Err(Error::InvalidInput(
+                "tracking_id must be 1 to 200 characters".into(),
+            ));
+        }
+        let from = mailbox(&record.from).ok_or_else(|| {
+            Error::InvalidInput(format!("'{}' is not an email address", record.from))
+        })?;
+        let list = |v: &[String]| -> Vec<Mailbox> { v.iter().filter_map(|a| mailbox(a)).collect() };
+        let now = crate::time::now();
+        let mut env = Envelope {
+            tracking_id: Some(tracking.to_string()),
+            date: record.date.unwrap_or(now),
+            subject: record.subject.clone(),
+            from: vec![from],
+            to: list(&record.to),
+            cc: list(&record.cc),
+            bcc: list(&record.bcc),
+            ..Default::default()
+        };
+        if let Some(parent) = record
+            .in_reply_to
+            .as_deref()
+            .and_then(mail::ids::parse_message_id)
+        {
+            env.in_reply_to_strict = Some(parent.clone());
+            env.in_reply_to = vec![parent];
+        }
+        self.store_envelope(&env, source, true, true, now)
+    }
+
+    /// For each Message-ID, whether it is stored (reconciliation).
+    pub fn have(&self, message_ids: &[String]) -> Result<Vec<bool>> {
+        self.with(|s| s.known_message_ids(message_ids))
+    }
+
+    // ----- identities, rules, policy -----
+
+    pub fn identities(&self) -> Result<Vec<Identity>> {
+        self.with(|s| s.identities())
+    }
+
+    /// Adds (or confirms) one of the user's own addresses and recomputes directions.
+    pub fn add_identity(&self, address: &str) -> Result<bool> {
+        let a = normalize_address(address)
+            .ok_or_else(|| Error::InvalidInput(format!("'{address}' is not an email address")))?;
+        self.with(|s| {
+            let changed = s.add_identity(&a.key, &a.email, "")?;
+            if changed {
+                recompute(s)?;
+            }
+            Ok(changed)
+        })
+    }
+
+    pub fn remove_identity(&self, address: &str) -> Result<bool> {
+        let a = normalize_address(address)
+            .ok_or_else(|| Error::InvalidInput(format!("'{address}' is not an email address")))?;
+        self.with(|s| {
+            let changed = s.remove_identity(&a.key)?;
+            if changed {
+                recompute(s)?;
+            }
+            Ok(changed)
+        })
+    }
+
+    pub fn policy(&self) -> Result<Policy> {
+        self.with(|s| s.policy())
+    }
+
+    pub fn set_policy(&self, policy: Policy) -> Result<()> {
+        self.with(|s| {
+            s.set_setting("policy", policy.as_str())?;
+            recompute(s)
+        })
+    }
+
+    pub fn rules(&self) -> Result<Vec<Rule>> {
+        self.with(|s| s.rules())
+    }
+
+    /// Adds a block or allow rule for an address or a domain.
+    pub fn add_rule(&self, action: RuleAction, pattern: &str) -> Result<String> {
+        let pattern = normalize_rule_pattern(pattern).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "'{pattern}' is neither an email address nor a domain"
+            ))
+        })?;
+        self.with(|s| {
+            s.add_rule(action.as_str(), &pattern, crate::time::now())?;
+            let mut w = s.writer(crate::time::now())?;
+            w.touch_address_key(&pattern)?;
+            w.finish()?;
+            Ok(pattern)
+        })
+    }
+
+    pub fn remove_rule(&self, pattern_or_id: &str) -> Result<Vec<String>> {
+        let normalized = normalize_rule_pattern(pattern_or_id)
+            .unwrap_or_else(|| pattern_or_id.trim().to_string());
+        self.with(|s| {
+            let removed = s.remove_rule(&normalized)?;
+            if removed.is_empty() {
+                return Err(Error::not_found("rule", pattern_or_id));
+            }
+            let mut w = s.writer(crate::time::now())?;
+            for p in &removed {
+                w.touch_address_key(p)?;
+            }
+            w.finish()?;
+            Ok(removed)
+        })
+    }
+
+    // ----- queries -----
+
+    pub fn stats(&self) -> Result<Stats> {
+        self.with(|s| s.stats())
+    }
+
+    pub fn contacts(&self, query: &ContactQuery, now: i64) -> Result<Vec<ContactSummary>> {
+        self.with(|s| s.contacts(query, now))
+    }
+
+    pub fn contact(&self, address_or_id: &str, now: i64) -> Result<ContactDetail> {
+        self.with(|s| s.contact(address_or_id, now))
+    }
+
+    pub fn timeline(&self, address_or_id: &str, limit: usize) -> Result<Vec<TimelineEntry>> {
+        self.with(|s| {
+            let id = s.contact_id(address_or_id)?;
+            s.timeline(id, limit)
+        })
+    }
+
+    pub fn threads(&self, query: &ThreadQuery, now: i64) -> Result<Vec<ThreadSummary>> {
+        self.with(|s| s.threads(query, now))
+    }
+
+    /// A thread by its number, or by the Message-ID of any message in it.
+    pub fn thread(&self, id_or_message_id: &str, now: i64) -> Result<ThreadDetail> {
+        self.with(|s| {
+            let id = match id_or_message_id.trim().parse::<i64>() {
+                Ok(id) => id,
+                Err(_) => s.thread_of_message(id_or_message_id)?,
+            };
+            s.thread(id, now)
+        })
+    }
+
+    pub fn awaiting(&self, query: &AwaitingQuery) -> Result<Vec<crate::model::AwaitingItem>> {
+        self.with(|s| s.awaiting(query))
+    }
+
+    pub fn neglected(&self, now: i64, limit: usize) -> Result<Vec<NeglectedItem>> {
+        self.with(|s| s.neglected(now, limit))
+    }
+
+    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        self.with(|s| s.search(text, limit))
+    }
+
+    pub fn explain(&self, address: &str) -> Result<Explanation> {
+        self.with(|s| s.explain(address))
+    }
+
+    pub fn skipped_inputs(&self, limit: usize) -> Result<Vec<SkipRecord>> {
+        self.with(|s| s.skips(limit))
+    }
+
+    // ----- contact settings -----
+
+    /// Sets (or clears) how often, in days, the user wants to be in touch with a contact.
+    pub fn set_cadence(&self, address_or_id: &str, days: Option<i64>) -> Result<()> {
+        if days.is_some_and(|d| d <= 0) {
+            return Err(Error::InvalidInput(
+                "a cadence is a positive number of days".into(),
+            ));
+        }
+        self.with(|s| {
+            let id = s.contact_id(address_or_id)?;
+            s.set_contact_cadence(id, days)
+        })
+    }
+
+    pub fn set_group(&self, address_or_id: &str, group: &str) -> Result<()> {
+        self.with(|s| {
+            let id = s.contact_id(address_or_id)?;
+            s.set_contact_group(id, group.trim())
+        })
+    }
+
+    pub fn set_group_cadence(&self, group: &str, days: Option<i64>) -> Result<()> {
+        if group.trim().is_empty() {
+            return Err(Error::InvalidInput("a group needs a name".into()));
+        }
+        if days.is_some_and(|d| d <= 0) {
+            return Err(Error::InvalidInput(
+                "a cadence is a positive number of days".into(),
+            ));
+        }
+        self.with(|s| s.set_group_cadence(group.trim(), days))
+    }
+
+    pub fn groups(&self) -> Result<Vec<(String, Option<i64>, i64)>> {
+        self.with(|s| s.groups())
+    }
+
+    // ----- export -----
+
+    /// Writes every contact (or, for iCalendar, every neglected contact's follow-up) to `out`.
+    pub fn export(&self, format: ExportFormat, out: &mut dyn Write, now: i64) -> Result<usize> {
+        self.with(|s| {
+            let all = ContactQuery {
+                limit: usize::MAX >> 1,
+                ..Default::default()
+            };
+            match format {
+                ExportFormat::Ical => {
+                    let items = s.neglected(now, usize::MAX >> 1)?;
+                    export::write_ical(out, &items, now)?;
+                    Ok(items.len())
+                }
+                ExportFormat::Json => {
+                    let ids: Vec<i64> = s.contacts(&all, now)?.iter().map(|c| c.id).collect();
+                    let mut details = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        details.push(s.contact(&id.to_string(), now)?);
+                    }
+                    export::write_json(out, &details)?;
+                    Ok(details.len())
+                }
+                ExportFormat::Csv | ExportFormat::Vcard => {
+                    let contacts = s.contacts(&all, now)?;
+                    let mut rows = Vec::with_capacity(contacts.len());
+                    for c in contacts {
+                        let emails = s.contact_emails(c.id)?;
+                        rows.push((c, emails));
+                    }
+                    if format == ExportFormat::Csv {
+                        export::write_csv(out, &rows)?;
+                    } else {
+                        export::write_vcard(out, &rows)?;
+                    }
+                    Ok(rows.len())
+                }
+            }
+        })
+    }
+
+    /// Runs `f` with exclusive access to the store (sync transports keep their state there).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.with(f)
+    }
+}
+
+/// Recomputes directions and every aggregate after identities, rules or the policy changed.
+fn recompute(s: &mut Store) -> Result<()> {
+    let mut w = s.writer(crate::time::now())?;
+    w.recompute_all()?;
+    w.finish()?;
+    Ok(())
+}

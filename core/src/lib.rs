@@ -1,0 +1,28 @@
+//! rapport-core: mail headers in, a local relationship database out.
+//!
+//! Layers, bottom up: [`mail`] and [`thread`] (sans-I/O parsing, classification, threading),
+//! [`store`] (SQLite, the only place SQL lives), [`ingest`]/[`import`] (envelope → store),
+//! [`sync`] (transports that move header bytes), and the [`Engine`] facade that the CLI, the RPC
+//! protocol ([`rpc`]) and the bindings use.
+
+pub mod engine;
+pub mod error;
+pub mod export;
+pub mod import;
+pub mod ingest;
+pub mod mail;
+pub mod model;
+pub mod policy;
+pub mod query;
+pub mod rpc;
+pub mod store;
+pub mod thread;
+pub mod time;
+
+pub use engine::{Captured, Engine, SentRecord};
+pub use error::{Error, ErrorCode, Result};
+pub use export::ExportFormat;
+pub use import::{CancelToken, ImportOptions, ImportProgress};
+pub use model::*;
+pub use policy::RuleAction;
+pub use query::{AwaitingQuery, ContactQuery, ContactSort, Flow, ThreadQuery};

@@ -1,0 +1,588 @@
+//! Raw message bytes → [`Envelope`]: the header fields Rapport needs, decoded and normalised.
+//! Bodies are not decoded unless the opt-in snippet asks for one.
+
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser};
+use sha2::{Digest, Sha256};
+
+use super::address::{AddressKey, clean_display_name, normalize_address};
+use super::ids::{hex, parse_id_strict, parse_ids, parse_message_id};
+use super::subject;
+
+/// A mailbox from an address header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: AddressKey,
+}
+
+/// Why the stored date is the capture time rather than the Date header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateProblem {
+    Missing,
+    Invalid,
+}
+
+impl DateProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateProblem::Missing => "missing",
+            DateProblem::Invalid => "invalid",
+        }
+    }
+}
+
+/// Everything Rapport keeps from one message's header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    pub message_id: Option<String>,
+    /// `X-Microsoft-Original-Message-ID`: the id the sender gave before Outlook's servers
+    /// rewrote `Message-ID`.
+    pub original_message_id: Option<String>,
+    /// `X-Rapport-Id`, stamped by the Outlook add-in's send handler.
+    pub tracking_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub in_reply_to_strict: Option<String>,
+    pub references: Vec<String>,
+    /// Seconds since the Unix epoch, UTC.
+    pub date: i64,
+    pub date_problem: Option<DateProblem>,
+    pub subject: String,
+    pub from: Vec<Mailbox>,
+    pub sender: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub bcc: Vec<Mailbox>,
+    pub list_id: Option<String>,
+    pub list_post: Option<String>,
+    pub list_unsubscribe: bool,
+    pub list_unsubscribe_one_click: bool,
+    pub precedence: Option<String>,
+    pub auto_submitted: Option<String>,
+    pub auto_response_suppress: Option<String>,
+    pub null_return_path: bool,
+    pub feedback_id: Option<String>,
+    pub thread_index: Option<String>,
+    pub thread_topic: Option<String>,
+    /// `type/subtype` of the top-level Content-Type, lower-cased.
+    pub content_type: Option<String>,
+    /// The `report-type` parameter of a multipart/report.
+    pub report_type: Option<String>,
+    /// The name of a vendor auto-reply header (`X-Autoreply`, `X-Autorespond`, …) if present.
+    pub auto_reply_header: Option<String>,
+    pub snippet: Option<String>,
+    /// Hash over the identifying header fields; decides between copies that share an id.
+    pub content_hash: String,
+}
+
+/// Options for [`parse_envelope`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParseOptions {
+    /// Used as the date when the Date header is missing or absurd (seconds since the epoch).
+    pub capture_time: i64,
+    /// Decode the body to keep the first ~200 characters of text.
+    pub snippet: bool,
+}
+
+/// Why a byte string could not be read as a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty input")]
+    Empty,
+    #[error("not an email message: no header fields found")]
+    NoHeaders,
+    #[error("not an email message: none of From, To, Date, Subject or Message-ID is present")]
+    NotMail,
+}
+
+const SNIPPET_CHARS: usize = 200;
+/// Dates more than this far after the capture time are treated as bogus.
+const FUTURE_SLACK_SECS: i64 = 2 * 86_400;
+
+fn header_parser() -> MessageParser {
+    // Only the fields Rapport reads are decoded; everything else (Received above all, the
+    // most expensive) is skipped or kept raw.
+    MessageParser::new()
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::Sender)
+        .header_address(HeaderName::ReplyTo)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_address(HeaderName::Bcc)
+        .header_date(HeaderName::Date)
+        .header_text(HeaderName::Subject)
+        .header_content_type(HeaderName::ContentType)
+        .header_raw(HeaderName::MessageId)
+        .header_raw(HeaderName::InReplyTo)
+        .header_raw(HeaderName::References)
+        .header_raw(HeaderName::ListId)
+        .header_raw(HeaderName::ListPost)
+        .header_raw(HeaderName::ListUnsubscribe)
+        .header_raw(HeaderName::ReturnPath)
+        .ignore_header(HeaderName::Received)
+        .ignore_header(HeaderName::ContentDisposition)
+        .default_header_raw()
+}
+
+fn body_parser() -> MessageParser {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::Sender)
+        .header_address(HeaderName::ReplyTo)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_address(HeaderName::Bcc)
+        .header_date(HeaderName::Date)
+        .header_text(HeaderName::Subject)
+        .header_raw(HeaderName::MessageId)
+        .header_raw(HeaderName::InReplyTo)
+        .header_raw(HeaderName::References)
+        .header_raw(HeaderName::ListId)
+        .header_raw(HeaderName::ListPost)
+        .header_raw(HeaderName::ListUnsubscribe)
+        .header_raw(HeaderName::ReturnPath)
+        .ignore_header(HeaderName::Received)
+        .default_header_raw()
+}
+
+thread_local! {
+    static HEADER_PARSER: MessageParser = header_parser();
+    static BODY_PARSER: MessageParser = body_parser();
+}
+
+fn unfold(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn mailboxes(value: &HeaderValue<'_>, out: &mut Vec<Mailbox>) {
+    let Some(address) = value.as_address() else {
+        return;
+    };
+    let mut push = |addr: &mail_parser::Addr<'_>| {
+        if let Some(key) = addr.address().and_then(normalize_address) {
+            let name = clean_display_name(addr.name(), &key.email);
+            if !out.iter().any(|m| m.address.key == key.key) {
+                out.push(Mailbox { name, address: key });
+            }
+        }
+    };
+    match address {
+        Address::List(list) => list.iter().for_each(&mut push),
+        Address::Group(groups) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .for_each(&mut push),
+    }
+}
+
+/// The bracketed id of a List-Id header (`Name <list.example.org>` → `list.example.org`).
+fn list_id(raw: &str) -> Option<String> {
+    parse_ids(raw)
+        .into_iter()
+        .next()
+        .or_else(|| {
+            let t = raw.trim();
+            (!t.is_empty()).then(|| t.to_string())
+        })
+        .map(|s| s.to_lowercase())
+}
+
+/// The first `mailto:` target of a List-Post header.
+fn list_post(raw: &str) -> Option<String> {
+    let lower = raw.to_lowercase();
+    let start = lower.find("mailto:")? + 7;
+    let rest = &lower[start..];
+    let end = rest.find(['>', '?', ',', ' ']).unwrap_or(rest.len());
+    normalize_address(&rest[..end]).map(|a| a.key)
+}
+
+/// Parses the header of `raw` into an [`Envelope`].
+///
+/// Never panics on malformed input by design, but callers that ingest untrusted archives still
+/// isolate each call (see `ingest`), because the underlying parser has had panics before.
+pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, ParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    let parsed = if options.snippet {
+        BODY_PARSER.with(|p| p.parse(raw))
+    } else {
+        HEADER_PARSER.with(|p| p.parse_headers(raw))
+    };
+    let message = parsed.ok_or(ParseError::NoHeaders)?;
+    let headers = message.headers();
+    if headers.is_empty() {
+        return Err(ParseError::NoHeaders);
+    }
+
+    let mut env = Envelope::default();
+    let mut hasher = Sha256::new();
+    let mut date = None;
+    let mut saw_identifying_field = false;
+
+    for header in headers {
+        let raw_value = raw
+            .get(header.offset_start() as usize..header.offset_end() as usize)
+            .unwrap_or_default();
+        match &header.name {
+            HeaderName::From => {
+                saw_identifying_field = true;
+                hasher.update(b"from:");
+                hasher.update(unfold(raw_value).as_bytes());
+                mailboxes(&header.value, &mut env.from);
+            }
+            HeaderName::Sender => mailboxes(&header.value, &mut env.sender),
+            HeaderName::ReplyTo => mailboxes(&header.value, &mut env.reply_to),
+            HeaderName::To => {
+                saw_identifying_field = true;
+                hasher.update(b"to:");
+                hasher.update(unfold(raw_value).as_bytes());
+                mailboxes(&header.value, &mut env.to);
+            }
+            HeaderName::Cc => {
+                hasher.update(b"cc:");
+                hasher.update(unfold(raw_value).as_bytes());
+                mailboxes(&header.value, &mut env.cc);
+            }
+            HeaderName::Bcc => mailboxes(&header.value, &mut env.bcc),
+            HeaderName::Date => {
+                saw_identifying_field = true;
+                hasher.update(b"date:");
+                hasher.update(unfold(raw_value).as_bytes());
+                if date.is_none() {
+                    date = Some(header.value.as_datetime().copied());
+                }
+            }
+            HeaderName::Subject => {
+                saw_identifying_field = true;
+                hasher.update(b"subject:");
+                hasher.update(unfold(raw_value).as_bytes());
+                if env.subject.is_empty() {
+                    env.subject = header
+                        .value
+                        .as_text()
+                        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .unwrap_or_default();
+                }
+            }
+            HeaderName::MessageId => {
+                saw_identifying_field = true;
+                let text = unfold(raw_value);
+                hasher.update(b"message-id:");
+                hasher.update(text.as_bytes());
+                if env.message_id.is_none() {
+                    env.message_id = parse_message_id(&text);
+                }
+            }
+            HeaderName::InReplyTo => {
+                let text = unfold(raw_value);
+                hasher.update(b"in-reply-to:");
+                hasher.update(text.as_bytes());
+                if env.in_reply_to.is_empty() {
+                    env.in_reply_to_strict = parse_id_strict(&text);
+                    env.in_reply_to = parse_ids(&text);
+                }
+            }
+            HeaderName::References => {
+                let text = unfold(raw_value);
+                hasher.update(b"references:");
+                hasher.update(text.as_bytes());
+                if env.references.is_empty() {
+                    env.references = parse_ids(&text);
+                }
+            }
+            HeaderName::ListId => env.list_id = list_id(&unfold(raw_value)),
+            HeaderName::ListPost => env.list_post = list_post(&unfold(raw_value)),
+            HeaderName::ListUnsubscribe => env.list_unsubscribe = true,
+            HeaderName::ReturnPath => {
+                let text = unfold(raw_value);
+                let inner = text
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim();
+                if inner.is_empty() {
+                    env.null_return_path = true;
+                }
+            }
+            HeaderName::ContentType => {
+                if let Some(ct) = header.value.as_content_type() {
+                    let sub = ct.subtype().unwrap_or_default();
+                    env.content_type = Some(format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase());
+                    env.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
+                }
+            }
+            other => {
+                let name: &str = other.as_str();
+                let value = || unfold(raw_value);
+                if name.eq_ignore_ascii_case("X-Microsoft-Original-Message-ID") {
+                    env.original_message_id = parse_message_id(&value());
+                } else if name.eq_ignore_ascii_case("X-Rapport-Id") {
+                    let v = value();
+                    if !v.is_empty() && v.len() < 200 {
+                        env.tracking_id = Some(v);
+                    }
+                } else if name.eq_ignore_ascii_case("List-Unsubscribe-Post") {
+                    env.list_unsubscribe_one_click =
+                        value().to_ascii_lowercase().contains("one-click");
+                } else if name.eq_ignore_ascii_case("Precedence") {
+                    env.precedence = Some(value().to_ascii_lowercase());
+                } else if name.eq_ignore_ascii_case("Auto-Submitted") {
+                    env.auto_submitted = Some(value().to_ascii_lowercase());
+                } else if name.eq_ignore_ascii_case("X-Auto-Response-Suppress") {
+                    env.auto_response_suppress = Some(value());
+                } else if name.eq_ignore_ascii_case("Feedback-ID") {
+                    env.feedback_id = Some(value());
+                } else if name.eq_ignore_ascii_case("Thread-Index") {
+                    env.thread_index = Some(value());
+                } else if name.eq_ignore_ascii_case("Thread-Topic") {
+                    env.thread_topic = Some(value());
+                } else if name.eq_ignore_ascii_case("X-Autoreply")
+                    || name.eq_ignore_ascii_case("X-Autorespond")
+                    || name.eq_ignore_ascii_case("X-Amazon-Auto-Reply")
+                    || name.eq_ignore_ascii_case("X-Auto-Reply")
+                {
+                    env.auto_reply_header = Some(name.to_string());
+                } else if (name.eq_ignore_ascii_case("Mailing-List")
+                    || name.eq_ignore_ascii_case("X-Mailing-List"))
+                    && env.list_id.is_none()
+                {
+                    env.list_id = Some(format!("x-mailing-list:{}", value().to_lowercase()));
+                }
+            }
+        }
+    }
+
+    if !saw_identifying_field {
+        return Err(ParseError::NotMail);
+    }
+
+    match date {
+        None => {
+            env.date = options.capture_time;
+            env.date_problem = Some(DateProblem::Missing);
+        }
+        Some(parsed) => match parsed.filter(|d| d.is_valid()).map(|d| d.to_timestamp()) {
+            Some(ts) if ts >= 0 && ts <= options.capture_time + FUTURE_SLACK_SECS => env.date = ts,
+            _ => {
+                env.date = options.capture_time;
+                env.date_problem = Some(DateProblem::Invalid);
+            }
+        },
+    }
+
+    // Self references are dropped (notmuch does the same).
+    let own = env.own_ids();
+    env.references.retain(|r| !own.contains(r));
+    env.in_reply_to.retain(|r| !own.contains(r));
+    if env
+        .in_reply_to_strict
+        .as_ref()
+        .is_some_and(|r| own.contains(r))
+    {
+        env.in_reply_to_strict = None;
+    }
+
+    if options.snippet {
+        env.snippet = message
+            .body_preview(SNIPPET_CHARS)
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty());
+    }
+    env.content_hash = hex(&hasher.finalize()[..16]);
+    Ok(env)
+}
+
+impl Envelope {
+    /// The ids this message is known by: Message-ID, the original id Outlook kept, and the
+    /// add-in's tracking id.
+    pub fn own_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::with_capacity(3);
+        for id in self
+            .message_id
+            .iter()
+            .chain(self.original_message_id.iter())
+        {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        if let Some(t) = &self.tracking_id {
+            ids.push(tracking_mid(t));
+        }
+        ids
+    }
+
+    /// The stored key: the sender's original id where Outlook rewrote it, else the Message-ID,
+    /// else a hash of Date, From, To and Subject.
+    pub fn key(&self) -> String {
+        if let Some(id) = self
+            .original_message_id
+            .as_ref()
+            .or(self.message_id.as_ref())
+        {
+            return id.clone();
+        }
+        let mut h = Sha256::new();
+        h.update(self.date.to_le_bytes());
+        for m in &self.from {
+            h.update(m.address.key.as_bytes());
+        }
+        h.update(b"\0");
+        for m in &self.to {
+            h.update(m.address.key.as_bytes());
+        }
+        h.update(b"\0");
+        h.update(self.subject.as_bytes());
+        format!("rapport-hash-{}", hex(&h.finalize()[..16]))
+    }
+
+    /// Every id this message points at (In-Reply-To and References), without duplicates.
+    pub fn referenced_ids(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::with_capacity(self.references.len() + 1);
+        for id in self.references.iter().chain(self.in_reply_to.iter()) {
+            if !out.contains(&id.as_str()) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    /// The parent, as notmuch picks it: In-Reply-To when it is a single well-formed id, else
+    /// the last References id, else the first In-Reply-To id.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.in_reply_to_strict
+            .as_deref()
+            .or(self.references.last().map(String::as_str))
+            .or(self.in_reply_to.first().map(String::as_str))
+    }
+
+    pub fn subject_info(&self) -> subject::SubjectInfo {
+        subject::analyze(&self.subject)
+    }
+
+    /// Every mailbox with its role.
+    pub fn participants(&self) -> impl Iterator<Item = (super::Role, &Mailbox)> {
+        use super::Role;
+        self.from
+            .iter()
+            .map(|m| (Role::From, m))
+            .chain(self.sender.iter().map(|m| (Role::Sender, m)))
+            .chain(self.reply_to.iter().map(|m| (Role::ReplyTo, m)))
+            .chain(self.to.iter().map(|m| (Role::To, m)))
+            .chain(self.cc.iter().map(|m| (Role::Cc, m)))
+            .chain(self.bcc.iter().map(|m| (Role::Bcc, m)))
+    }
+}
+
+/// The node id under which a tracking id is recorded; namespaced so that it can never collide
+/// with a real Message-ID.
+pub fn tracking_mid(tracking_id: &str) -> String {
+    format!("x-rapport-id:{tracking_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn parse(raw: &str) -> Envelope {
+        parse_envelope(
+            raw.as_bytes(),
+            ParseOptions {
+                capture_time: NOW,
+                snippet: false,
+            },
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn reads_the_fields_rapport_needs() {
+        let env = parse(
+            "From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <Joerg@Example.DE>\r\n\
+             To: Team: a@x.org, \"B\" <b@x.org>;, c@y.org\r\n\
+             Cc: d@y.org\r\n\
+             Date: Tue, 14 Nov 2023 10:00:00 +0100\r\n\
+             Subject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\n\
+             Message-ID: <m1@x>\r\n\
+             In-Reply-To: <p@x>\r\n\
+             References: <r@x>\r\n <p@x> <m1@x>\r\n\
+             List-Id: Example list <list.example.org>\r\n\
+             List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\
+             X-Microsoft-Original-Message-ID: <orig@x>\r\n\
+             \r\nbody\r\n",
+        );
+        assert_eq!(env.from[0].name.as_deref(), Some("Jörg Müller"));
+        assert_eq!(env.from[0].address.key, "joerg@example.de");
+        let to: Vec<_> = env.to.iter().map(|m| m.address.key.as_str()).collect();
+        assert_eq!(to, ["a@x.org", "b@x.org", "c@y.org"]);
+        assert_eq!(env.date, 1_699_952_400);
+        assert_eq!(env.subject, "Grüße");
+        assert_eq!(env.message_id.as_deref(), Some("m1@x"));
+        assert_eq!(env.references, ["r@x", "p@x"]);
+        assert_eq!(env.parent_id(), Some("p@x"));
+        assert_eq!(env.list_id.as_deref(), Some("list.example.org"));
+        assert!(env.list_unsubscribe_one_click);
+        assert_eq!(env.key(), "orig@x");
+    }
+
+    #[test]
+    fn missing_and_absurd_dates_fall_back_and_are_flagged() {
+        let env = parse("From: a@b.c\nSubject: x\n\n");
+        assert_eq!(
+            (env.date, env.date_problem),
+            (NOW, Some(DateProblem::Missing))
+        );
+        let env = parse("From: a@b.c\nDate: Sat, 1 Jan 2150 00:00:00 +0000\n\n");
+        assert_eq!(
+            (env.date, env.date_problem),
+            (NOW, Some(DateProblem::Invalid))
+        );
+        let env = parse("From: a@b.c\nDate: yesterday-ish\n\n");
+        assert_eq!(env.date_problem, Some(DateProblem::Invalid));
+    }
+
+    #[test]
+    fn rejects_non_mail() {
+        let opts = ParseOptions {
+            capture_time: NOW,
+            snippet: false,
+        };
+        assert_eq!(parse_envelope(b"", opts), Err(ParseError::Empty));
+        assert!(parse_envelope(b"{\"json\": true}\n", opts).is_err());
+        assert_eq!(
+            parse_envelope(b"X-Foo: bar\n\nbody", opts),
+            Err(ParseError::NotMail)
+        );
+    }
+
+    #[test]
+    fn lf_and_crlf_copies_hash_alike() {
+        let crlf =
+            parse("From: a@b.c\r\nSubject: Hi\r\nDate: Tue, 14 Nov 2023 10:00:00 +0000\r\n\r\n");
+        let lf = parse(
+            "X-Mozilla-Status: 0001\nX-Account-Key: account1\nX-UIDL: 000\nFrom: a@b.c\nSubject: Hi\nDate: Tue, 14 Nov 2023 10:00:00 +0000\n\n",
+        );
+        assert_eq!(crlf.content_hash, lf.content_hash);
+        assert_eq!(crlf.key(), lf.key());
+    }
+
+    #[test]
+    fn snippet_is_opt_in() {
+        let raw = "From: a@b.c\nSubject: s\nContent-Type: text/plain\n\nHello   there\nfriend";
+        let env = parse_envelope(
+            raw.as_bytes(),
+            ParseOptions {
+                capture_time: NOW,
+                snippet: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(env.snippet.as_deref(), Some("Hello there friend"));
+        assert_eq!(parse(raw).snippet, None);
+    }
+}

@@ -1,0 +1,143 @@
+//! What can be asked of the database: filters and sort orders for contacts, threads, awaiting
+//! reply and neglected contacts. The SQL behind them lives in `store`.
+
+use crate::model::WaitingOn;
+
+/// Sort order for contact lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactSort {
+    #[default]
+    LastContact,
+    FirstContact,
+    Messages,
+    Inbound,
+    Outbound,
+    Threads,
+    Name,
+}
+
+impl ContactSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "last" | "last-contact" => ContactSort::LastContact,
+            "first" | "first-contact" => ContactSort::FirstContact,
+            "messages" => ContactSort::Messages,
+            "inbound" | "received" => ContactSort::Inbound,
+            "outbound" | "sent" => ContactSort::Outbound,
+            "threads" => ContactSort::Threads,
+            "name" => ContactSort::Name,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn order_by(self) -> &'static str {
+        match self {
+            ContactSort::LastContact => "c.last_contact DESC, c.id",
+            ContactSort::FirstContact => "c.first_contact ASC, c.id",
+            ContactSort::Messages => "(c.inbound_count + c.outbound_count) DESC, c.id",
+            ContactSort::Inbound => "c.inbound_count DESC, c.id",
+            ContactSort::Outbound => "c.outbound_count DESC, c.id",
+            ContactSort::Threads => "c.thread_count DESC, c.id",
+            ContactSort::Name => "lower(coalesce(nullif(c.name, ''), a.email)), c.id",
+        }
+    }
+}
+
+/// Which way mail has flowed with a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Mail both ways.
+    TwoWay,
+    /// The user wrote; they never answered.
+    SentOnly,
+    /// They wrote; the user never did.
+    ReceivedOnly,
+}
+
+impl Flow {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "two-way" | "both" => Flow::TwoWay,
+            "sent-only" | "sent" => Flow::SentOnly,
+            "received-only" | "received" => Flow::ReceivedOnly,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactQuery {
+    pub sort: ContactSort,
+    pub flow: Option<Flow>,
+    /// Only contacts with an address in this domain (or its subdomains).
+    pub domain: Option<String>,
+    pub group: Option<String>,
+    /// Last contact on or after (seconds since the epoch).
+    pub since: Option<i64>,
+    /// Last contact before.
+    pub until: Option<i64>,
+    pub min_messages: i64,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Default for ContactQuery {
+    fn default() -> Self {
+        Self {
+            sort: ContactSort::default(),
+            flow: None,
+            domain: None,
+            group: None,
+            since: None,
+            until: None,
+            min_messages: 0,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadQuery {
+    /// Only threads this address (its contact's addresses) took part in.
+    pub with: Option<String>,
+    pub waiting: Option<WaitingOn>,
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+impl Default for ThreadQuery {
+    fn default() -> Self {
+        Self {
+            with: None,
+            waiting: None,
+            since: None,
+            limit: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingQuery {
+    /// `None` for both directions.
+    pub who: Option<WaitingOn>,
+    /// A thread waits on them once the user's last message is this many days old.
+    pub their_grace_days: i64,
+    /// Only threads whose waiting message is newer than this many days (0 = no limit).
+    pub max_age_days: i64,
+    pub limit: usize,
+    /// "Now", in seconds since the epoch (tests and the demo pin it).
+    pub now: i64,
+}
+
+impl AwaitingQuery {
+    pub fn new(now: i64) -> Self {
+        Self {
+            who: None,
+            their_grace_days: 3,
+            max_age_days: 0,
+            limit: 50,
+            now,
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! SQLite storage: the only module that holds SQL. Numbered migrations under
+//! `migrations/`, WAL, foreign keys, `STRICT` tables. Writes go through [`Writer`], one
+//! transaction per batch; reads take `&Store`.
+
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::model::Policy;
+
+pub use write::{BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer};
+
+/// Migrations in order; `PRAGMA user_version` records how many have been applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open Rapport database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        if path.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "{} is a directory, not a database file",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path).map_err(|e| Self::open_error(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure().map_err(|e| store.classify(e))?;
+        store.migrate().map_err(|e| store.classify(e))?;
+        Ok(store)
+    }
+
+    /// A private database in memory (tests, dry runs of the demo).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn open_error(path: &Path, e: rusqlite::Error) -> Error {
+        if is_corruption(&e) {
+            Error::CorruptDatabase {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        } else {
+            Error::Storage(e)
+        }
+    }
+
+    fn classify(&self, e: Error) -> Error {
+        match e {
+            Error::Storage(inner) if is_corruption(&inner) => Error::CorruptDatabase {
+                path: self.path.clone(),
+                detail: inner.to_string(),
+            },
+            other => other,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Ingest cycles through a few dozen statements; the default cache of 16 would thrash.
+        self.conn.set_prepared_statement_cache_capacity(256);
+        // Without the planner stability guarantee SQLite re-prepares some statements on every
+        // bind (to specialise plans for the bound values); ingest runs them tens of thousands of
+        // times, and the re-parsing cost a third of import time.
+        self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        tracing::debug!(journal_mode = %mode, "opened database");
+        self.conn.execute_batch(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -32000;",
+        )?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                path: self.path.clone(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::debug!(version = i + 1, "applied migration");
+        }
+        Ok(())
+    }
+
+    /// Starts writing. Work is committed by [`Writer::commit`] (batches) and
+    /// [`Writer::finish`] (which also settles aggregates); a dropped writer rolls back.
+    pub fn writer(&mut self, capture_time: i64) -> Result<Writer<'_>> {
+        Writer::begin(&self.conn, capture_time)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM setting WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO setting (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn policy(&self) -> Result<Policy> {
+        Ok(self
+            .setting("policy")?
+            .and_then(|p| Policy::parse(&p))
+            .unwrap_or_default())
+    }
+
+    /// Checks the file is a healthy Rapport database (used by `doctor` and after open).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+}
