@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, when they are missing. Node and Python packages
+# are installed by the tiers that use them (npm ci from committed lock files, pip).
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have zstd || need+=(zstd)
+have dovecot || need+=(dovecot-imapd dovecot-pop3d)
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-pop3d)
+have openssl || need+=(openssl)
+have notmuch || need+=(notmuch)
+have mu || need+=(maildir-utils)
+have thunderbird || need+=(thunderbird)
+have chromium || need+=(chromium)
+have xmllint || need+=(libxml2-utils)
+have zip || need+=(zip)
+have unzip || need+=(unzip)
+have sqlite3 || need+=(sqlite3)
+[ -f /usr/share/java/jna.jar ] || need+=(libjna-java)
+if [ ${#need[@]} -gt 0 ]; then
+  # shellcheck disable=SC2207
+  need=($(printf '%s\n' "${need[@]}" | sort -u))
+  echo "setup: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
