@@ -114,6 +114,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { address } => explain(&ctx, &address),
         Command::Stats => stats(&ctx),
         Command::Skipped { limit } => skipped(&ctx, limit),
+        Command::NativeHost(args) => crate::native_host::run(&ctx, args),
+        Command::Serve(args) => crate::bridge::serve(&ctx, args),
+        Command::Install(crate::InstallTarget::Thunderbird(args)) => {
+            crate::native_host::install(&ctx, args)
+        }
+        Command::Install(crate::InstallTarget::Outlook(args)) => crate::bridge::install(&ctx, args),
     }
 }
 

@@ -1,8 +1,10 @@
 //! `rapport`: know your relationships from your email.
 
+mod bridge;
 mod commands;
 mod demo;
 mod fmt;
+mod native_host;
 mod paths;
 
 use std::path::PathBuf;
@@ -151,6 +153,25 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+
+    /// Native-messaging host for the Thunderbird extension (Thunderbird starts it; stdout is
+    /// the protocol channel)
+    NativeHost(native_host::Args),
+
+    /// The local HTTPS bridge for the Outlook add-in (127.0.0.1 only)
+    Serve(bridge::ServeArgs),
+
+    /// Install (or with --uninstall remove) a mail-client integration
+    #[command(subcommand)]
+    Install(InstallTarget),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InstallTarget {
+    /// Register the native-messaging host with Thunderbird and build or locate the extension
+    Thunderbird(native_host::InstallArgs),
+    /// Create the bridge's certificate and token and write the add-in manifest for Outlook
+    Outlook(bridge::InstallArgs),
 }
 
 #[derive(Args, Debug)]
