@@ -1,0 +1,2 @@
+//! Python, Kotlin and Swift bindings for Rapport.
+uniffi::setup_scaffolding!();
