@@ -24,7 +24,8 @@ pub fn parse_isolated(raw: &[u8], options: ParseOptions) -> Result<Envelope, Rej
         Ok(Err(e)) => Err(Rejection {
             reason: match e {
                 ParseError::Empty => "empty",
-                ParseError::NoHeaders | ParseError::NotMail => "not a message",
+                ParseError::NoHeaders => "not a message",
+                ParseError::NotMail => "nothing to record",
             },
             detail: e.to_string(),
         }),

@@ -1,1 +1,89 @@
+//! Shared helpers for Rapport's cross-component tests: where the shared corpora and the
+//! `rapport` binary are, and how to run it.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The extracted corpus directory (`lore-linux-man` or `small-nasty`), extracting it once with
+/// `scripts/corpora.sh`. Panics with a clear message when `../shared/corpora` is missing.
+pub fn corpus(name: &str) -> PathBuf {
+    let out = Command::new(root().join("scripts/corpora.sh"))
+        .arg(name)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run scripts/corpora.sh: {e}"));
+    assert!(
+        out.status.success(),
+        "corpus {name} is not available: {}\nThese tests need the shared corpora in ../shared/corpora beside the project.",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The linux-man maildir (its `cur/` and `new/` live one level down).
+pub fn linux_man() -> PathBuf {
+    corpus("lore-linux-man").join("lore-linux-man")
+}
+
+/// The `rapport` binary under test: `$RAPPORT_BIN`, else the release build, else the debug build.
+pub fn rapport_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("RAPPORT_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = root().join("target/x86_64-unknown-linux-gnu");
+    for profile in ["release", "debug"] {
+        let p = target.join(profile).join("rapport");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "no rapport binary: build it with `cargo build --release -p rapport-cli` or set RAPPORT_BIN"
+    )
+}
+
+/// Runs `rapport --db DB ARGS…` and returns its output.
+pub fn rapport(db: &Path, args: &[&str]) -> Output {
+    Command::new(rapport_bin())
+        .arg("--db")
+        .arg(db)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rapport: {e}"))
+}
+
+/// Runs `rapport … --json` and parses stdout; panics with stderr on failure.
+pub fn rapport_json(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--json");
+    let out = rapport(db, &all);
+    assert!(
+        out.status.success(),
+        "rapport {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "rapport {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The counts `stats --json` reports, without the dates (which depend on nothing but mail).
+pub fn counts(stats: &serde_json::Value) -> serde_json::Value {
+    let mut s = stats.clone();
+    if let Some(o) = s.as_object_mut() {
+        o.remove("first_date");
+        o.remove("last_date");
+    }
+    s
+}

@@ -91,7 +91,7 @@ pub enum ParseError {
     Empty,
     #[error("not an email message: no header fields found")]
     NoHeaders,
-    #[error("not an email message: none of From, To, Date, Subject or Message-ID is present")]
+    #[error("no From, To, Date, Subject or Message-ID header: nothing to record")]
     NotMail,
 }
 

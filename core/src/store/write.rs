@@ -1000,8 +1000,8 @@ impl<'c> Writer<'c> {
                 flipped.push(thread);
             }
             let (root_id, subject) = match (a.root, a.oldest) {
-                (Some((_, _, _, id, s)), _) => (Some(id), s),
-                (None, Some((_, _, id, s))) => (Some(id), s),
+                (Some((_, _, _, id, s)), _) => (Some(id), thread_subject(&s)),
+                (None, Some((_, _, id, s))) => (Some(id), thread_subject(&s)),
                 (None, None) => (None, String::new()),
             };
             // List mail counts in threads the user wrote in.
@@ -1246,6 +1246,15 @@ impl<'c> Writer<'c> {
         }
         Ok(())
     }
+}
+
+/// A thread's title: its root's subject without leading "Re: " (as notmuch shows it).
+fn thread_subject(subject: &str) -> String {
+    let mut s = subject.trim();
+    while s.len() >= 4 && s.is_char_boundary(4) && s[..4].eq_ignore_ascii_case("re: ") {
+        s = s[4..].trim_start();
+    }
+    s.to_string()
 }
 
 fn median(sorted: &[i64]) -> Option<i64> {

@@ -1,0 +1,93 @@
+//! The linux-man corpus (17,885 real list messages) against notmuch's answers: message, thread
+//! and address counts; importing again changes nothing; any file order gives the same database.
+//! Needs ../shared/corpora (the test says so and fails when it is missing).
+
+use std::path::Path;
+
+use rapport_tests::{counts, linux_man, rapport, rapport_json};
+
+const NOTMUCH_MESSAGES: i64 = 17_879;
+const NOTMUCH_THREADS: i64 = 3_915;
+const PYTHON_ADDRESSES: i64 = 2_158;
+
+fn import(db: &Path, dir: &Path) -> serde_json::Value {
+    let dir = dir.to_string_lossy();
+    let out = rapport(db, &["import", &dir, "--policy", "sent-and-received"]);
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rapport_json(db, &["stats"])
+}
+
+/// A copy of the maildir whose file names sort in the reverse order (hard links, so it is cheap).
+fn reversed_copy(src: &Path, dst: &Path) {
+    let cur = dst.join("cur");
+    std::fs::create_dir_all(&cur).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(src.join("cur"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let n = files.len();
+    for (i, f) in files.iter().enumerate() {
+        let name = format!("{:06}.reversed:2,S", n - i);
+        std::fs::hard_link(f, cur.join(name)).unwrap();
+    }
+}
+
+#[test]
+fn linux_man_agrees_with_notmuch_in_any_order_and_twice() {
+    let maildir = linux_man();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("forward.db");
+    let stats = import(&db, &maildir);
+
+    let messages = stats["messages"].as_i64().unwrap();
+    let threads = stats["threads"].as_i64().unwrap();
+    let addresses = stats["addresses"].as_i64().unwrap();
+    assert_eq!(messages, NOTMUCH_MESSAGES, "distinct Message-IDs");
+    assert!(
+        (threads - NOTMUCH_THREADS).abs() as f64 <= 0.005 * NOTMUCH_THREADS as f64,
+        "threads {threads} vs notmuch {NOTMUCH_THREADS}"
+    );
+    assert!(
+        (addresses - PYTHON_ADDRESSES).abs() as f64 <= 0.01 * PYTHON_ADDRESSES as f64,
+        "addresses {addresses} vs getaddresses {PYTHON_ADDRESSES}"
+    );
+    assert_eq!(stats["sources"], 17_885, "every file is a source");
+
+    // Importing the same files again changes nothing.
+    let again = import(&db, &maildir);
+    assert_eq!(
+        counts(&again),
+        counts(&stats),
+        "second import changed the database"
+    );
+
+    // The same mail in the reverse order gives the same counts.
+    let reversed = tmp.path().join("reversed");
+    reversed_copy(&maildir, &reversed);
+    let rdb = tmp.path().join("reversed.db");
+    let rstats = import(&rdb, &reversed);
+    assert_eq!(counts(&rstats), counts(&stats), "reverse order differs");
+
+    // And the same threads: every thread's size distribution matches.
+    let sizes = |db: &Path| {
+        let list = rapport_json(db, &["threads", "--limit", "100000"]);
+        let mut v: Vec<i64> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["message_count"].as_i64().unwrap())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(
+        sizes(&db),
+        sizes(&rdb),
+        "thread sizes differ between orders"
+    );
+}
