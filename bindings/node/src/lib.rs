@@ -1,1 +1,22 @@
-//! Node.js bindings for Rapport.
+//! Node.js bindings for Rapport: the `Rapport` class (one open database), `CancelToken`, and
+//! plain-object DTOs. Conversions, error mapping and runtime setup only; the logic is in
+//! `rapport-core`.
+//!
+//! Set `RAPPORT_LOG` (`error`, `warn`, `info`, `debug`, `trace`) to log to stderr.
+
+mod error;
+mod import;
+mod rapport;
+mod types;
+
+#[napi_derive::module_init]
+fn init() {
+    if let Ok(level) = std::env::var("RAPPORT_LOG")
+        && let Ok(level) = level.trim().parse::<tracing::Level>()
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .try_init();
+    }
+}

@@ -1,2 +1,29 @@
-//! Python, Kotlin and Swift bindings for Rapport.
+//! Python, Kotlin and Swift bindings for Rapport (UniFFI, proc-macro style): the `Rapport`
+//! object (one open database), `CancelToken`, progress listeners and records. Conversions,
+//! error mapping and runtime setup only; the logic is in `rapport-core`.
+
+mod error;
+mod rapport;
+mod types;
+
+pub use error::RapportError;
+pub use rapport::{CancelToken, ImportProgressListener, Rapport};
+pub use types::*;
+
 uniffi::setup_scaffolding!();
+
+/// Logs to stderr at `level` (`error`, `warn`, `info`, `debug` or `trace`). Call once; later
+/// calls do nothing. Without it the library logs nothing.
+#[uniffi::export]
+pub fn init_logging(level: String) -> Result<(), RapportError> {
+    let level = level.trim().parse::<tracing::Level>().map_err(|_| {
+        RapportError::InvalidInput(format!(
+            "unknown log level '{level}' (use error, warn, info, debug or trace)"
+        ))
+    })?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .try_init();
+    Ok(())
+}

@@ -1,0 +1,763 @@
+//! The plain objects this package takes and returns, converted from and to the core's types.
+//! Dates are ISO 8601 strings in UTC (`2024-03-01T12:00:00Z`), as in `rapport --json` and the
+//! RPC protocol: `new Date(s)` turns one into a `Date`.
+
+use napi_derive::napi;
+use rapport_core as core;
+use rapport_core::time::{Timestamp, format_iso, parse_when};
+
+use crate::error::invalid;
+
+fn iso(t: Timestamp) -> String {
+    format_iso(t.0)
+}
+
+fn iso_opt(t: Option<Timestamp>) -> Option<String> {
+    t.map(iso)
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A `now` override (ISO date) or the current time.
+pub fn now_of(now: Option<&str>) -> core::Result<i64> {
+    let current = core::time::now();
+    match now {
+        None => Ok(current),
+        Some(s) => parse_when(s, current).ok_or_else(|| {
+            invalid(format!(
+                "'{s}' is not a date (use 2024-03-01 or 2024-03-01T12:00:00Z)"
+            ))
+        }),
+    }
+}
+
+fn when(s: Option<&str>, now: i64) -> core::Result<Option<i64>> {
+    s.map(|v| {
+        parse_when(v, now).ok_or_else(|| {
+            invalid(format!(
+                "'{v}' is not a date (use 2024-03-01, or a span such as 30d, 2w, 6m, 1y)"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn limit(n: Option<u32>, default: usize) -> usize {
+    n.map_or(default, |n| n as usize)
+}
+
+// ----- inputs -----
+
+/// Options for {@link Rapport.importPaths}.
+#[napi(object)]
+#[derive(Default)]
+pub struct ImportOptions {
+    /// Contact policy for this import only: `sent-only`, `sent-and-received` or `none`.
+    #[napi(ts_type = "'sent-only' | 'sent-and-received' | 'none'")]
+    pub policy: Option<String>,
+    /// Also keep the first ~200 characters of each body (default: headers only).
+    pub snippet: Option<bool>,
+}
+
+impl ImportOptions {
+    pub fn to_core(&self) -> core::Result<core::ImportOptions> {
+        Ok(core::ImportOptions {
+            snippet: self.snippet.unwrap_or(false),
+            policy: self.policy.as_deref().map(policy_of).transpose()?,
+            ..Default::default()
+        })
+    }
+}
+
+pub fn policy_of(s: &str) -> core::Result<core::Policy> {
+    core::Policy::parse(s).ok_or_else(|| {
+        invalid(format!(
+            "unknown policy '{s}' (use sent-only, sent-and-received or none)"
+        ))
+    })
+}
+
+pub fn rule_action_of(s: &str) -> core::Result<core::RuleAction> {
+    core::RuleAction::parse(s)
+        .ok_or_else(|| invalid(format!("unknown rule action '{s}' (use block or allow)")))
+}
+
+pub fn export_format_of(s: &str) -> core::Result<core::ExportFormat> {
+    core::ExportFormat::parse(s).ok_or_else(|| {
+        invalid(format!(
+            "unknown export format '{s}' (use csv, vcard, json or ical)"
+        ))
+    })
+}
+
+fn who_of(s: &str) -> core::Result<core::WaitingOn> {
+    match s {
+        "me" => Ok(core::WaitingOn::Me),
+        "them" => Ok(core::WaitingOn::Them),
+        _ => Err(invalid(format!("unknown side '{s}' (use me or them)"))),
+    }
+}
+
+/// Where a message handed to {@link Rapport.ingest} was seen.
+#[napi(object)]
+pub struct SourceRef {
+    /// `file`, `imap`, `thunderbird`, `outlook` or `api`.
+    pub kind: String,
+    pub account: Option<String>,
+    pub folder: Option<String>,
+    /// A path, a UID or the client's own id; with `kind`, it identifies the source.
+    pub external_id: String,
+}
+
+impl From<SourceRef> for core::SourceRef {
+    fn from(s: SourceRef) -> Self {
+        core::SourceRef {
+            kind: s.kind,
+            account: s.account.unwrap_or_default(),
+            folder: s.folder.unwrap_or_default(),
+            external_id: s.external_id,
+        }
+    }
+}
+
+/// Filters and order for {@link Rapport.contacts}. Every field is optional.
+#[napi(object)]
+#[derive(Default)]
+pub struct ContactQuery {
+    /// `last-contact` (default), `first-contact`, `messages`, `inbound`, `outbound`,
+    /// `threads` or `name`.
+    #[napi(
+        ts_type = "'last-contact' | 'first-contact' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'"
+    )]
+    pub sort: Option<String>,
+    /// Only contacts with mail both ways (`two-way`), only sent (`sent-only`) or only received
+    /// (`received-only`).
+    #[napi(ts_type = "'two-way' | 'sent-only' | 'received-only'")]
+    pub flow: Option<String>,
+    /// Only contacts with an address at this domain (subdomains included).
+    pub domain: Option<String>,
+    pub group: Option<String>,
+    /// Last contact on or after this date (`2024-01-31`) or span back from now (`90d`).
+    pub since: Option<String>,
+    /// Last contact before this date or span back from now.
+    pub until: Option<String>,
+    /// At least this many messages, both ways together.
+    pub min_messages: Option<i64>,
+    /// At most this many contacts (default 50).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+    /// "Now" for due dates and spans (ISO date; default: the current time).
+    pub now: Option<String>,
+}
+
+impl ContactQuery {
+    pub fn to_core(&self) -> core::Result<(core::ContactQuery, i64)> {
+        let now = now_of(self.now.as_deref())?;
+        let sort = match self.sort.as_deref() {
+            None => core::ContactSort::default(),
+            Some(s) => core::ContactSort::parse(s).ok_or_else(|| {
+                invalid(format!(
+                    "unknown sort '{s}' (use last-contact, first-contact, messages, inbound, outbound, threads or name)"
+                ))
+            })?,
+        };
+        let flow = match self.flow.as_deref() {
+            None => None,
+            Some(s) => Some(core::Flow::parse(s).ok_or_else(|| {
+                invalid(format!(
+                    "unknown flow '{s}' (use two-way, sent-only or received-only)"
+                ))
+            })?),
+        };
+        let q = core::ContactQuery {
+            sort,
+            flow,
+            domain: self.domain.clone(),
+            group: self.group.clone(),
+            since: when(self.since.as_deref(), now)?,
+            until: when(self.until.as_deref(), now)?,
+            min_messages: self.min_messages.unwrap_or(0),
+            limit: limit(self.limit, 50),
+            offset: self.offset.map_or(0, |n| n as usize),
+        };
+        Ok((q, now))
+    }
+}
+
+/// Filters for {@link Rapport.threads}.
+#[napi(object)]
+#[derive(Default)]
+pub struct ThreadQuery {
+    /// Only threads this address (or its contact's other addresses) took part in.
+    pub with: Option<String>,
+    /// Only threads waiting on `me` or on `them`.
+    #[napi(ts_type = "'me' | 'them'")]
+    pub waiting: Option<String>,
+    /// Only threads active since this date or span (`30d`).
+    pub since: Option<String>,
+    /// At most this many threads (default 50).
+    pub limit: Option<u32>,
+    /// "Now" (ISO date; default: the current time).
+    pub now: Option<String>,
+}
+
+impl ThreadQuery {
+    pub fn to_core(&self) -> core::Result<(core::ThreadQuery, i64)> {
+        let now = now_of(self.now.as_deref())?;
+        let q = core::ThreadQuery {
+            with: self.with.clone(),
+            waiting: self.waiting.as_deref().map(who_of).transpose()?,
+            since: when(self.since.as_deref(), now)?,
+            limit: limit(self.limit, 50),
+        };
+        Ok((q, now))
+    }
+}
+
+/// Filters for {@link Rapport.awaiting}.
+#[napi(object)]
+#[derive(Default)]
+pub struct AwaitingQuery {
+    /// Only threads waiting on `me` (the user owes an answer) or on `them`; both by default.
+    #[napi(ts_type = "'me' | 'them'")]
+    pub on: Option<String>,
+    /// Days after the user's last message before a thread waits on them (default 3).
+    pub grace_days: Option<i64>,
+    /// Ignore threads whose waiting message is older than this many days (default 0: no limit).
+    pub max_age_days: Option<i64>,
+    /// At most this many threads (default 50).
+    pub limit: Option<u32>,
+    /// "Now" (ISO date; default: the current time).
+    pub now: Option<String>,
+}
+
+impl AwaitingQuery {
+    pub fn to_core(&self) -> core::Result<core::AwaitingQuery> {
+        let mut q = core::AwaitingQuery::new(now_of(self.now.as_deref())?);
+        q.who = self.on.as_deref().map(who_of).transpose()?;
+        if let Some(d) = self.grace_days {
+            q.their_grace_days = d;
+        }
+        if let Some(d) = self.max_age_days {
+            q.max_age_days = d;
+        }
+        q.limit = limit(self.limit, 50);
+        Ok(q)
+    }
+}
+
+// ----- outputs -----
+
+/// Where an import stands; passed to the progress callback about ten times a second.
+#[napi(object)]
+pub struct ImportProgress {
+    pub files_total: i64,
+    pub bytes_total: i64,
+    pub files_done: i64,
+    pub bytes_done: i64,
+    pub messages: i64,
+    pub stored: i64,
+    pub duplicates: i64,
+    pub skipped: i64,
+}
+
+impl From<&core::ImportProgress> for ImportProgress {
+    fn from(p: &core::ImportProgress) -> Self {
+        Self {
+            files_total: count(p.files_total),
+            bytes_total: count(p.bytes_total),
+            files_done: count(p.files_done),
+            bytes_done: count(p.bytes_done),
+            messages: count(p.messages),
+            stored: count(p.stored),
+            duplicates: count(p.duplicates),
+            skipped: count(p.skipped),
+        }
+    }
+}
+
+/// An input that was not stored, and why.
+#[napi(object)]
+pub struct SkipRecord {
+    pub location: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+impl From<core::SkipRecord> for SkipRecord {
+    fn from(s: core::SkipRecord) -> Self {
+        Self {
+            location: s.location,
+            reason: s.reason,
+            detail: s.detail,
+        }
+    }
+}
+
+/// What an import did.
+#[napi(object)]
+pub struct ImportSummary {
+    pub files: i64,
+    pub bytes: i64,
+    pub messages_read: i64,
+    /// New messages.
+    pub stored: i64,
+    /// Messages already stored (seen again, or a second copy).
+    pub duplicates: i64,
+    pub skipped: i64,
+    /// Skipped inputs per reason.
+    pub skipped_by_reason: std::collections::BTreeMap<String, i64>,
+    pub errors: Vec<SkipRecord>,
+    pub elapsed_ms: i64,
+    pub messages_per_sec: i64,
+}
+
+impl From<core::ImportSummary> for ImportSummary {
+    fn from(s: core::ImportSummary) -> Self {
+        Self {
+            files: count(s.files),
+            bytes: count(s.bytes),
+            messages_read: count(s.messages_read),
+            stored: count(s.stored),
+            duplicates: count(s.duplicates),
+            skipped: count(s.skipped),
+            skipped_by_reason: s
+                .skipped_by_reason
+                .into_iter()
+                .map(|(k, v)| (k, count(v)))
+                .collect(),
+            errors: s.errors.into_iter().map(SkipRecord::from).collect(),
+            elapsed_ms: count(s.elapsed_ms),
+            messages_per_sec: count(s.messages_per_sec),
+        }
+    }
+}
+
+/// The result of {@link Rapport.ingest}.
+#[napi(object)]
+pub struct Captured {
+    /// `stored` (a new message) or `duplicate` (already known; only the source was recorded).
+    #[napi(ts_type = "'stored' | 'duplicate'")]
+    pub outcome: String,
+    /// The stored message's key: its Message-ID, or a hash for messages without one.
+    pub message_id: String,
+    pub thread_id: i64,
+}
+
+impl From<core::Captured> for Captured {
+    fn from(c: core::Captured) -> Self {
+        Self {
+            outcome: match c.outcome {
+                core::IngestOutcome::Stored => "stored",
+                core::IngestOutcome::Duplicate => "duplicate",
+            }
+            .to_string(),
+            message_id: c.message_id,
+            thread_id: c.thread_id,
+        }
+    }
+}
+
+/// Counts over the whole database.
+#[napi(object)]
+pub struct Stats {
+    pub messages: i64,
+    pub threads: i64,
+    pub contacts: i64,
+    /// Distinct normalised addresses seen in From, To or Cc.
+    pub addresses: i64,
+    /// Every place a message was seen (files, IMAP UIDs, plugin captures).
+    pub sources: i64,
+    pub identities: i64,
+    pub skipped_inputs: i64,
+    /// Messages per classification (`person`, `list`, `bulk`, `auto`, `bounce`).
+    pub by_class: std::collections::BTreeMap<String, i64>,
+    /// Messages per direction (`inbound`, `outbound`, `internal`).
+    pub by_direction: std::collections::BTreeMap<String, i64>,
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+}
+
+impl From<core::Stats> for Stats {
+    fn from(s: core::Stats) -> Self {
+        Self {
+            messages: s.messages,
+            threads: s.threads,
+            contacts: s.contacts,
+            addresses: s.addresses,
+            sources: s.sources,
+            identities: s.identities,
+            skipped_inputs: s.skipped_inputs,
+            by_class: s.by_class.into_iter().collect(),
+            by_direction: s.by_direction.into_iter().collect(),
+            first_date: iso_opt(s.first_date),
+            last_date: iso_opt(s.last_date),
+        }
+    }
+}
+
+/// One contact in a list.
+#[napi(object)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub group: String,
+    pub first_contact: Option<String>,
+    pub last_contact: Option<String>,
+    pub last_inbound: Option<String>,
+    pub last_outbound: Option<String>,
+    pub inbound_count: i64,
+    pub outbound_count: i64,
+    pub thread_count: i64,
+    /// How often, in days, the user wants to be in touch (own or the group's).
+    pub cadence_days: Option<i64>,
+    /// When the next touch is due (last contact + cadence), if a cadence applies.
+    pub due: Option<String>,
+    pub neglected: bool,
+}
+
+impl From<core::ContactSummary> for Contact {
+    fn from(c: core::ContactSummary) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+            group: c.group,
+            first_contact: iso_opt(c.first_contact),
+            last_contact: iso_opt(c.last_contact),
+            last_inbound: iso_opt(c.last_inbound),
+            last_outbound: iso_opt(c.last_outbound),
+            inbound_count: c.inbound_count,
+            outbound_count: c.outbound_count,
+            thread_count: c.thread_count,
+            cadence_days: c.cadence_days,
+            due: iso_opt(c.due),
+            neglected: c.neglected,
+        }
+    }
+}
+
+/// One address of a contact, with its status.
+#[napi(object)]
+pub struct AddressInfo {
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// A display name a contact used, and when.
+#[napi(object)]
+pub struct NameUse {
+    pub name: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub uses: i64,
+}
+
+/// A thread that waits on the user (`me`) or on the contact (`them`).
+#[napi(object)]
+pub struct AwaitingItem {
+    pub thread_id: i64,
+    pub subject: String,
+    #[napi(ts_type = "'me' | 'them'")]
+    pub waiting_on: String,
+    /// Date of the message that waits for an answer.
+    pub since: String,
+    pub age_days: i64,
+    pub contact_email: String,
+    pub contact_name: String,
+    pub message_id: String,
+}
+
+impl From<core::AwaitingItem> for AwaitingItem {
+    fn from(a: core::AwaitingItem) -> Self {
+        Self {
+            thread_id: a.thread_id,
+            subject: a.subject,
+            waiting_on: match a.waiting_on {
+                core::WaitingOn::Me => "me",
+                core::WaitingOn::Them => "them",
+            }
+            .to_string(),
+            since: iso(a.since),
+            age_days: a.age_days,
+            contact_email: a.contact_email,
+            contact_name: a.contact_name,
+            message_id: a.message_id,
+        }
+    }
+}
+
+/// One message in a contact's timeline.
+#[napi(object)]
+pub struct TimelineEntry {
+    pub date: String,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: String,
+    /// `person`, `list`, `bulk`, `auto` or `bounce`.
+    pub classification: String,
+    pub subject: String,
+    pub thread_id: i64,
+    pub message_id: String,
+    /// The sender's address.
+    pub from_address: String,
+}
+
+impl From<core::TimelineEntry> for TimelineEntry {
+    fn from(t: core::TimelineEntry) -> Self {
+        Self {
+            date: iso(t.date),
+            direction: t.direction,
+            classification: t.class,
+            subject: t.subject,
+            thread_id: t.thread_id,
+            message_id: t.message_id,
+            from_address: t.from,
+        }
+    }
+}
+
+/// Everything known about one contact.
+#[napi(object)]
+pub struct ContactDetail {
+    pub contact: Contact,
+    pub addresses: Vec<AddressInfo>,
+    pub name_history: Vec<NameUse>,
+    /// Median seconds the user took to answer this contact.
+    pub median_reply_mine_secs: Option<i64>,
+    /// Median seconds this contact took to answer the user.
+    pub median_reply_theirs_secs: Option<i64>,
+    /// Threads with this contact that wait on someone.
+    pub open_threads: Vec<AwaitingItem>,
+    /// The most recent messages.
+    pub recent: Vec<TimelineEntry>,
+}
+
+impl From<core::ContactDetail> for ContactDetail {
+    fn from(d: core::ContactDetail) -> Self {
+        Self {
+            contact: Contact::from(d.summary),
+            addresses: d
+                .addresses
+                .into_iter()
+                .map(|a| AddressInfo {
+                    email: a.email,
+                    name: a.name,
+                    status: a.status,
+                    reason: a.reason,
+                })
+                .collect(),
+            name_history: d
+                .name_history
+                .into_iter()
+                .map(|n| NameUse {
+                    name: n.name,
+                    first_seen: iso(n.first_seen),
+                    last_seen: iso(n.last_seen),
+                    uses: n.uses,
+                })
+                .collect(),
+            median_reply_mine_secs: d.median_reply_mine_secs,
+            median_reply_theirs_secs: d.median_reply_theirs_secs,
+            open_threads: d.open_threads.into_iter().map(AwaitingItem::from).collect(),
+            recent: d.recent.into_iter().map(TimelineEntry::from).collect(),
+        }
+    }
+}
+
+/// One thread in a list.
+#[napi(object)]
+pub struct Thread {
+    pub id: i64,
+    pub subject: String,
+    pub first_date: String,
+    pub last_date: String,
+    pub message_count: i64,
+    pub last_direction: String,
+    /// `me`, `them` or empty.
+    pub waiting_on: String,
+    pub participants: Vec<String>,
+}
+
+impl From<core::ThreadSummary> for Thread {
+    fn from(t: core::ThreadSummary) -> Self {
+        Self {
+            id: t.id,
+            subject: t.subject,
+            first_date: iso(t.first_date),
+            last_date: iso(t.last_date),
+            message_count: t.message_count,
+            last_direction: t.last_direction,
+            waiting_on: t.waiting_on,
+            participants: t.participants,
+        }
+    }
+}
+
+/// One message of a thread, in reply-tree order.
+#[napi(object)]
+pub struct ThreadMessage {
+    pub message_id: String,
+    pub date: String,
+    pub from_address: String,
+    pub from_name: String,
+    pub subject: String,
+    pub direction: String,
+    pub classification: String,
+    /// Depth in the reply tree (0 for a root).
+    pub depth: u32,
+}
+
+/// A thread with its messages.
+#[napi(object)]
+pub struct ThreadDetail {
+    pub thread: Thread,
+    pub messages: Vec<ThreadMessage>,
+}
+
+impl From<core::ThreadDetail> for ThreadDetail {
+    fn from(t: core::ThreadDetail) -> Self {
+        Self {
+            thread: Thread::from(t.summary),
+            messages: t
+                .messages
+                .into_iter()
+                .map(|m| ThreadMessage {
+                    message_id: m.message_id,
+                    date: iso(m.date),
+                    from_address: m.from,
+                    from_name: m.from_name,
+                    subject: m.subject,
+                    direction: m.direction,
+                    classification: m.class,
+                    depth: u32::try_from(m.depth).unwrap_or(u32::MAX),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A contact whose cadence has run out.
+#[napi(object)]
+pub struct NeglectedItem {
+    pub contact: Contact,
+    pub overdue_days: i64,
+}
+
+impl From<core::NeglectedItem> for NeglectedItem {
+    fn from(n: core::NeglectedItem) -> Self {
+        Self {
+            contact: Contact::from(n.contact),
+            overdue_days: n.overdue_days,
+        }
+    }
+}
+
+/// One search result.
+#[napi(object)]
+pub struct SearchHit {
+    /// `contact`, `address` or `message`.
+    #[napi(ts_type = "'contact' | 'address' | 'message'")]
+    pub kind: String,
+    pub title: String,
+    pub detail: String,
+    pub date: Option<String>,
+    pub thread_id: Option<i64>,
+    pub email: Option<String>,
+}
+
+impl From<core::SearchHit> for SearchHit {
+    fn from(h: core::SearchHit) -> Self {
+        Self {
+            kind: h.kind,
+            title: h.title,
+            detail: h.detail,
+            date: iso_opt(h.date),
+            thread_id: h.thread_id,
+            email: h.email,
+        }
+    }
+}
+
+/// Why an address is, or is not, a contact.
+#[napi(object)]
+pub struct Explanation {
+    pub address: String,
+    pub key: String,
+    pub known: bool,
+    pub is_contact: bool,
+    pub is_identity: bool,
+    pub status: String,
+    pub reason: String,
+    pub policy: String,
+    pub messages_from: i64,
+    pub messages_to: i64,
+    pub by_class: std::collections::BTreeMap<String, i64>,
+    pub contact_id: Option<i64>,
+}
+
+impl From<core::Explanation> for Explanation {
+    fn from(e: core::Explanation) -> Self {
+        Self {
+            address: e.address,
+            key: e.key,
+            known: e.known,
+            is_contact: e.is_contact,
+            is_identity: e.is_identity,
+            status: e.status,
+            reason: e.reason,
+            policy: e.policy.as_str().to_string(),
+            messages_from: e.messages_from,
+            messages_to: e.messages_to,
+            by_class: e.by_class.into_iter().collect(),
+            contact_id: e.contact_id,
+        }
+    }
+}
+
+/// One of the user's own addresses (or a candidate seen in a Sent folder).
+#[napi(object)]
+pub struct Identity {
+    pub email: String,
+    /// How it became known (configured, sent folder).
+    pub origin: String,
+    pub confirmed: bool,
+    pub account: String,
+    /// Messages seen from it.
+    pub seen: i64,
+}
+
+impl From<core::Identity> for Identity {
+    fn from(i: core::Identity) -> Self {
+        Self {
+            email: i.email,
+            origin: i.origin,
+            confirmed: i.confirmed,
+            account: i.account,
+            seen: i.seen,
+        }
+    }
+}
+
+/// A block or allow rule for an address or a domain.
+#[napi(object)]
+pub struct Rule {
+    pub id: i64,
+    #[napi(ts_type = "'block' | 'allow'")]
+    pub action: String,
+    pub pattern: String,
+}
+
+impl From<core::Rule> for Rule {
+    fn from(r: core::Rule) -> Self {
+        Self {
+            id: r.id,
+            action: r.action,
+            pattern: r.pattern,
+        }
+    }
+}
