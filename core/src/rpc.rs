@@ -66,6 +66,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "contacts, addresses and subjects: {query, limit?}",
     ),
     ("identities", "the user's addresses and candidates"),
+    (
+        "add_identity",
+        "add (or confirm) one of the user's own addresses: {address} → {added}",
+    ),
     ("stats", "database counts"),
 ];
 
@@ -308,6 +312,14 @@ fn dispatch(engine: &Engine, method: &str, params: &Value, ctx: &RpcContext) -> 
             to_value(&engine.search(&p.query, limit(p.limit, 20))?)
         }
         "identities" => to_value(&engine.identities()?),
+        "add_identity" => {
+            #[derive(Deserialize)]
+            struct P {
+                address: String,
+            }
+            let p: P = param(params)?;
+            Ok(json!({"added": engine.add_identity(&p.address)?}))
+        }
         "stats" => to_value(&engine.stats()?),
         other => Err(Error::NotFound {
             what: "method",
