@@ -1,0 +1,479 @@
+//! The HTTPS server: the add-in's files and `POST /api/rpc` on one origin, 127.0.0.1 only.
+//!
+//! Every request passes, in order: Host must be `localhost:PORT` or `127.0.0.1:PORT` (421
+//! otherwise: DNS rebinding sends the attacker's name); an Origin header, when present, must be
+//! this server's own origin (403); API calls need the per-install token (401) and a JSON body of
+//! at most [`MAX_BODY`] bytes (413). CORS answers echo only the bridge's own origin, never `*`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rapport_core::Engine;
+use rapport_core::rpc::{RpcContext, handle_bytes};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+use super::assets::{self, ORIGIN_PLACEHOLDER, TOKEN_PLACEHOLDER, Template};
+
+/// Largest API request body. A captured message is sent as its headers (the add-in drops bodies
+/// of large messages), so this is generous.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// How much of an oversized body is read and thrown away before answering 413, so the client
+/// sees the answer instead of a connection reset.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+const MAX_CONNECTIONS: usize = 64;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every request handler shares.
+pub struct State {
+    pub engine: Arc<Engine>,
+    pub token: String,
+    pub port: u16,
+    /// `https://localhost:PORT`, the origin the manifest names.
+    pub origin: String,
+    pub now: Option<i64>,
+}
+
+impl State {
+    fn allowed_hosts(&self) -> [String; 2] {
+        [
+            format!("localhost:{}", self.port),
+            format!("127.0.0.1:{}", self.port),
+        ]
+    }
+
+    fn allowed_origins(&self) -> [String; 2] {
+        [
+            format!("https://localhost:{}", self.port),
+            format!("https://127.0.0.1:{}", self.port),
+        ]
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn text(status: StatusCode, message: &str) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn secure_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "Cross-Origin-Resource-Policy",
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    let v = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let rest = v.strip_prefix(b"Bearer ")?;
+    Some(rest.trim_ascii())
+}
+
+/// The request's Host (HTTP/1.1 `Host`, or the authority of an absolute URI).
+fn host_of(req: &Request<Incoming>) -> Option<String> {
+    if let Some(a) = req.uri().authority() {
+        return Some(a.as_str().to_ascii_lowercase());
+    }
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_ascii_lowercase())
+}
+
+/// Serves until the process ends.
+pub async fn run(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    state: Arc<State>,
+) -> anyhow::Result<()> {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .context("connection limiter closed")?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_connection(stream, peer, acceptor, state).await;
+        });
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    state: Arc<State>,
+) {
+    // Defence in depth: the socket is bound to 127.0.0.1, so this never fires.
+    if !peer.ip().is_loopback() {
+        return;
+    }
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            return;
+        }
+    };
+    let service = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(req, &state).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(15))
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(tls), service);
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Routes one request after the Host and Origin checks.
+pub async fn handle(req: Request<Incoming>, state: &State) -> Resp {
+    let mut resp = route(req, state).await;
+    secure_headers(resp.headers_mut());
+    resp
+}
+
+async fn route(req: Request<Incoming>, state: &State) -> Resp {
+    let host_ok = host_of(&req).is_some_and(|h| state.allowed_hosts().contains(&h));
+    if !host_ok {
+        return text(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers only to localhost and 127.0.0.1 with its own port",
+        );
+    }
+    let origin = match req.headers().get(header::ORIGIN) {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(o) if state.allowed_origins().iter().any(|a| a == o) => Some(o.to_string()),
+            _ => {
+                return text(
+                    StatusCode::FORBIDDEN,
+                    "requests from other origins are refused",
+                );
+            }
+        },
+    };
+    let path = req.uri().path().to_string();
+    if path == "/api/rpc" {
+        return api(req, state, origin).await;
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET here");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    if path == "/.well-known/microsoft-officeaddins-allowed.json" {
+        // Classic Outlook on Windows lets the event-handler script (on this origin) make CORS
+        // requests only to URLs this file, on the add-in's origin, allows.
+        let allowed: Vec<String> = state
+            .allowed_origins()
+            .iter()
+            .map(|o| format!("{o}/commands.js"))
+            .collect();
+        let body = serde_json::json!({ "allowed": allowed }).to_string();
+        let mut r = Response::new(Full::new(Bytes::from(body)));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return r;
+    }
+    let Some(asset) = assets::find(&path) else {
+        return text(StatusCode::NOT_FOUND, "no such file");
+    };
+    let body: Bytes = match asset.template {
+        Template::None => Bytes::from_static(asset.body),
+        Template::Origin | Template::OriginAndToken => {
+            let mut s =
+                String::from_utf8_lossy(asset.body).replace(ORIGIN_PLACEHOLDER, &state.origin);
+            if asset.template == Template::OriginAndToken {
+                s = s.replace(TOKEN_PLACEHOLDER, &state.token);
+            }
+            Bytes::from(s)
+        }
+    };
+    let mut r = Response::new(Full::new(if req.method() == Method::HEAD {
+        Bytes::new()
+    } else {
+        body
+    }));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    if asset.template == Template::OriginAndToken {
+        // The page carries the token: never cache it, never let it be read cross-origin.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com; \
+                 connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+                 frame-src https://appsforoffice.microsoft.com; object-src 'none'; base-uri 'none'; \
+                 form-action 'none'",
+            ),
+        );
+    } else {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    r
+}
+
+fn cors(r: &mut Resp, origin: &Option<String>) {
+    if let Some(o) = origin
+        && let Ok(v) = HeaderValue::from_str(o)
+    {
+        r.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+async fn api(req: Request<Incoming>, state: &State, origin: Option<String>) -> Resp {
+    if req.method() == Method::OPTIONS {
+        // A preflight: only from our own origin (checked above), only for POST.
+        let mut r = text(StatusCode::NO_CONTENT, "");
+        *r.body_mut() = Full::new(Bytes::new());
+        if origin.is_some() {
+            let h = r.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+            if req
+                .headers()
+                .contains_key("Access-Control-Request-Private-Network")
+            {
+                h.insert(
+                    "Access-Control-Allow-Private-Network",
+                    HeaderValue::from_static("true"),
+                );
+            }
+        }
+        cors(&mut r, &origin);
+        return r;
+    }
+    let mut r = api_call(req, state).await;
+    cors(&mut r, &origin);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
+    if req.method() != Method::POST {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "POST a JSON request here");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return r;
+    }
+    let authorised = bearer(req.headers()).is_some_and(|t| same_secret(t, state.token.as_bytes()));
+    if !authorised {
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token (the task pane gets it from this server's page)",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"rapport\""),
+        );
+        drain(req.into_body()).await;
+        return r;
+    }
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        drain(req.into_body()).await;
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/json",
+        );
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        drain(req.into_body()).await;
+        return too_large();
+    }
+    let body = match read_limited(req.into_body()).await {
+        Ok(b) => b,
+        Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
+        Err(_) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            );
+        }
+    };
+    let engine = state.engine.clone();
+    let ctx = RpcContext {
+        client: "outlook".into(),
+        now: state.now,
+    };
+    let reply = tokio::task::spawn_blocking(move || handle_bytes(&engine, &body, &ctx)).await;
+    match reply {
+        Ok(bytes) => {
+            let mut r = Response::new(Full::new(Bytes::from(bytes)));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "rpc task failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request failed inside Rapport",
+            )
+        }
+    }
+}
+
+fn too_large() -> Resp {
+    let mut r = text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request bodies are limited to {MAX_BODY} bytes"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes. A longer one is drained (see [`drain`]) and
+/// answered 413.
+async fn read_limited(mut body: Incoming) -> Result<Bytes, StatusCode> {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match body.frame().await {
+            None => return Ok(Bytes::from(buf)),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "reading a request body failed");
+                return Err(StatusCode::BAD_REQUEST);
+            }
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    if buf.len() + data.len() > MAX_BODY {
+                        drain(body).await;
+                        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+                    }
+                    buf.extend_from_slice(data);
+                }
+            }
+        }
+    }
+}
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes of a body we refuse, so that the client,
+/// still sending, gets our answer rather than a reset connection.
+async fn drain(mut body: Incoming) {
+    let mut seen = 0usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen < DRAIN_LIMIT {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len();
+                }
+            }
+            _ => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert!(bearer(&h).is_none());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer  xyz "),
+        );
+        assert_eq!(bearer(&h), Some(&b"xyz"[..]));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
+        assert!(bearer(&h).is_none());
+    }
+}

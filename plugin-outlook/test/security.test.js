@@ -1,0 +1,204 @@
+// Security tests against a running `rapport serve` (real binary, real TLS on 127.0.0.1).
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+const { execFileSync } = require("node:child_process");
+const { startBridge, rpcBody, rapport } = require("./helpers");
+
+let bridge;
+const JSON_CT = { "Content-Type": "application/json" };
+
+test.before(async () => {
+  bridge = await startBridge();
+});
+test.after(async () => {
+  if (bridge) await bridge.stop();
+});
+
+const auth = () => ({ ...JSON_CT, Authorization: "Bearer " + bridge.token });
+
+function noWildcard(res) {
+  assert.notEqual(res.headers["access-control-allow-origin"], "*", "never a wildcard CORS answer");
+}
+
+test("an API call with the token works", async () => {
+  const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(res.status, 200, res.body);
+  assert.equal(typeof JSON.parse(res.body).result.messages, "number");
+  noWildcard(res);
+});
+
+test("no token: 401", async () => {
+  const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: JSON_CT, body: rpcBody("stats") });
+  assert.equal(res.status, 401);
+  assert.match(res.headers["www-authenticate"] || "", /Bearer/);
+  assert.doesNotMatch(res.body, /"result"/);
+});
+
+test("wrong token: 401 (same length, and other lengths)", async () => {
+  const wrong = bridge.token.replace(/^./, (c) => (c === "a" ? "b" : "a"));
+  for (const t of [wrong, "x", bridge.token + "0", ""]) {
+    const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: { ...JSON_CT, Authorization: "Bearer " + t }, body: rpcBody("stats") });
+    assert.equal(res.status, 401, "token " + t.length);
+  }
+  const basic = await bridge.request({ method: "POST", path: "/api/rpc", headers: { ...JSON_CT, Authorization: "Basic " + bridge.token }, body: rpcBody("stats") });
+  assert.equal(basic.status, 401);
+});
+
+test("a foreign Origin: 403, even with the token", async () => {
+  for (const origin of ["https://evil.example", "null", "http://localhost:" + bridge.port, "https://localhost:1", "https://outlook.office.com"]) {
+    const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: { ...auth(), Origin: origin }, body: rpcBody("stats") });
+    assert.equal(res.status, 403, origin);
+    noWildcard(res);
+  }
+  const pre = await bridge.request({ method: "OPTIONS", path: "/api/rpc", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" } });
+  assert.equal(pre.status, 403);
+  assert.equal(pre.headers["access-control-allow-origin"], undefined);
+  const page = await bridge.request({ path: "/taskpane.html", headers: { Origin: "https://evil.example" } });
+  assert.equal(page.status, 403);
+});
+
+test("its own Origin is allowed and echoed (CORS without wildcard)", async () => {
+  for (const origin of [bridge.origin, "https://127.0.0.1:" + bridge.port]) {
+    const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: { ...auth(), Origin: origin }, body: rpcBody("stats") });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["access-control-allow-origin"], origin);
+    assert.match(res.headers.vary || "", /Origin/);
+  }
+  const pre = await bridge.request({ method: "OPTIONS", path: "/api/rpc", headers: { Origin: bridge.origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" } });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers["access-control-allow-origin"], bridge.origin);
+  assert.match(pre.headers["access-control-allow-headers"], /Authorization/);
+});
+
+test("a Host other than localhost/127.0.0.1 with its port is rejected", async () => {
+  for (const host of ["evil.example", "evil.example:" + bridge.port, "localhost", "localhost:1", "127.0.0.2:" + bridge.port, "0.0.0.0:" + bridge.port, "[::1]:" + bridge.port]) {
+    const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats"), host });
+    assert.equal(res.status, 421, host);
+    const page = await bridge.request({ path: "/taskpane.html", host });
+    assert.equal(page.status, 421, host);
+    assert.doesNotMatch(page.body, new RegExp(bridge.token), "no token for a foreign host");
+  }
+  for (const host of ["localhost:" + bridge.port, "127.0.0.1:" + bridge.port, "LOCALHOST:" + bridge.port]) {
+    const res = await bridge.request({ path: "/taskpane.html", host });
+    assert.equal(res.status, 200, host);
+  }
+});
+
+test("10 MB of garbage: 413, and the server keeps serving", async () => {
+  const garbage = crypto.randomBytes(10 * 1024 * 1024);
+  const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: garbage });
+  assert.equal(res.status, 413);
+  const chunked = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: garbage, chunked: true });
+  assert.equal(chunked.status, 413, "without Content-Length too");
+  const after = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(after.status, 200);
+  const unauth = await bridge.request({ method: "POST", path: "/api/rpc", headers: JSON_CT, body: garbage });
+  assert.equal(unauth.status, 401, "garbage without a token is refused before it is read");
+});
+
+test("garbage JSON gets an error reply, not a crash", async () => {
+  const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: "{not json" });
+  assert.equal(res.status, 200);
+  assert.equal(JSON.parse(res.body).error.code, "InvalidRequest");
+  const text = await bridge.request({ method: "POST", path: "/api/rpc", headers: { ...auth(), "Content-Type": "text/plain" }, body: rpcBody("stats") });
+  assert.equal(text.status, 415, "a simple (non-preflighted) content type is refused");
+  const get = await bridge.request({ path: "/api/rpc", headers: auth() });
+  assert.equal(get.status, 405);
+});
+
+test("it listens on 127.0.0.1 only", () => {
+  const hex = bridge.port.toString(16).toUpperCase().padStart(4, "0");
+  const listening = (file) =>
+    fs.existsSync(file)
+      ? fs
+          .readFileSync(file, "utf8")
+          .split("\n")
+          .slice(1)
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f.length > 3 && f[3] === "0A" && f[1].endsWith(":" + hex))
+          .map((f) => f[1])
+      : [];
+  const v4 = listening("/proc/net/tcp");
+  assert.deepEqual(v4, ["0100007F:" + hex], "one IPv4 socket, on 127.0.0.1");
+  assert.deepEqual(listening("/proc/net/tcp6"), [], "no IPv6 socket (so not ::)");
+  let ss = "";
+  try {
+    ss = execFileSync("ss", ["-ltnH", "sport = :" + bridge.port], { encoding: "utf8" });
+  } catch (e) {
+    ss = "";
+  }
+  if (ss.trim()) {
+    for (const line of ss.trim().split("\n")) assert.match(line, new RegExp("127\\.0\\.0\\.1:" + bridge.port));
+  }
+});
+
+test("the token is only in the HTML pages, never in scripts or other files", async () => {
+  const page = await bridge.request({ path: "/taskpane.html" });
+  assert.equal(page.status, 200);
+  assert.ok(page.body.includes(`content="${bridge.token}"`), "the pane gets its token");
+  assert.equal(page.headers["cache-control"], "no-store");
+  assert.match(page.headers["content-security-policy"] || "", /default-src 'self'/);
+  assert.equal(page.headers["x-content-type-options"], "nosniff");
+  for (const p of ["/taskpane.js", "/office-adapter.js", "/bridge-client.js", "/capture.js", "/commands.js", "/taskpane.css", "/.well-known/microsoft-officeaddins-allowed.json"]) {
+    const res = await bridge.request({ path: p });
+    assert.equal(res.status, 200, p);
+    assert.ok(!res.body.includes(bridge.token), p + " must not carry the token");
+  }
+  const bundle = await bridge.request({ path: "/commands.js" });
+  assert.match(bundle.body, /onMessageSendHandler/);
+  assert.match(bundle.body, /RapportOffice/);
+  assert.ok(bundle.body.includes(bridge.origin), "the origin is filled in");
+  const wk = await bridge.request({ path: "/.well-known/microsoft-officeaddins-allowed.json" });
+  assert.deepEqual(JSON.parse(wk.body).allowed, [bridge.origin + "/commands.js", "https://127.0.0.1:" + bridge.port + "/commands.js"]);
+  assert.equal((await bridge.request({ path: "/nope" })).status, 404);
+  assert.equal((await bridge.request({ path: "/../ca.key" })).status, 404);
+  assert.equal((await bridge.request({ method: "POST", path: "/taskpane.html", body: "x" })).status, 405);
+});
+
+test("key files and the token are readable by the user only", () => {
+  const mode = (f) => fs.statSync(path.join(bridge.bridgeDir, f)).mode & 0o777;
+  for (const f of ["ca.key", "bridge.key", "token"]) assert.equal(mode(f), 0o600, f);
+  assert.equal(fs.statSync(bridge.bridgeDir).mode & 0o777, 0o700);
+});
+
+test("the certificate is a leaf for localhost and 127.0.0.1 signed by a name-constrained CA", () => {
+  const ca = new crypto.X509Certificate(fs.readFileSync(path.join(bridge.bridgeDir, "ca.crt")));
+  const chain = fs.readFileSync(path.join(bridge.bridgeDir, "bridge.crt"), "utf8");
+  const leaf = new crypto.X509Certificate(chain.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n");
+  assert.ok(ca.ca, "the CA is a CA");
+  assert.ok(!leaf.ca, "the server certificate is not a CA");
+  assert.ok(leaf.verify(ca.publicKey), "signed by the CA");
+  assert.match(leaf.subjectAltName, /DNS:localhost/);
+  assert.match(leaf.subjectAltName, /IP Address:127\.0\.0\.1/);
+  const days = (Date.parse(leaf.validTo) - Date.now()) / 86400000;
+  assert.ok(days > 700 && days <= 825, "valid under 825 days (Apple's limit): " + days);
+  const text = execFileSync("openssl", ["x509", "-noout", "-text"], { input: fs.readFileSync(path.join(bridge.bridgeDir, "ca.crt")), encoding: "utf8" });
+  assert.match(text, /Name Constraints/);
+  assert.match(text, /Permitted:\s+DNS:localhost\s+IP:127\.0\.0\.1\/255\.255\.255\.255/);
+});
+
+test("install again keeps the CA and token; --uninstall removes everything", () => {
+  const before = fs.readFileSync(path.join(bridge.bridgeDir, "ca.crt"), "utf8");
+  const out = JSON.parse(rapport(["--json", "install", "outlook", "--dir", bridge.bridgeDir]));
+  assert.deepEqual(out.created, []);
+  assert.equal(out.port, bridge.port);
+  assert.equal(fs.readFileSync(path.join(bridge.bridgeDir, "ca.crt"), "utf8"), before);
+  assert.equal(fs.readFileSync(path.join(bridge.bridgeDir, "token"), "utf8").trim(), bridge.token);
+  const copy = path.join(bridge.dir, "copy");
+  rapport(["--json", "install", "outlook", "--dir", copy, "--port", "48001"]);
+  assert.ok(fs.existsSync(path.join(copy, "manifest.xml")));
+  const removed = JSON.parse(rapport(["--json", "install", "outlook", "--dir", copy, "--uninstall"])).removed;
+  assert.equal(removed.length, 7);
+  assert.ok(!fs.existsSync(copy), "the directory is gone");
+  const human = rapport(["install", "outlook", "--dir", path.join(bridge.dir, "human"), "--port", "48002"]);
+  assert.match(human, /aka\.ms\/olksideload/);
+  assert.match(human, /Add from File/);
+  assert.match(human, /certutil -d sql:\$HOME\/\.pki\/nssdb/);
+  assert.match(human, /security add-trusted-cert/);
+  assert.match(human, /Import-Certificate/);
+  assert.match(human, /POP3/);
+});
