@@ -301,10 +301,21 @@
       show();
     });
     $("backfill-run").addEventListener("click", runBackfill);
+    let info = null;
     try {
-      await withTimeout(office.ready(), READY_TIMEOUT_MS);
+      info = await withTimeout(office.ready(), READY_TIMEOUT_MS);
     } catch (e) {
       showProblem("outside");
+      return;
+    }
+    if (!info || !info.host) {
+      // Opened in a plain browser (e.g. to check the certificate): say whether the bridge works.
+      try {
+        const st = await state.bridge.call("status");
+        setStatus("Rapport is running (" + st.stats.messages + " messages). Open a message in Outlook and choose Rapport > History.");
+      } catch (e) {
+        showProblem(isConnectionProblem(e) ? e.kind : "outside");
+      }
       return;
     }
     rememberToken(token);

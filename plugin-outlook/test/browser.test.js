@@ -60,7 +60,7 @@ function stats() {
 }
 
 /** Opens the served task pane with the test adapter in place of the Office one. */
-async function openPane(fields, rawEml) {
+async function openPane(fields, rawEml, extra) {
   const context = await browser.newContext({ ignoreHTTPSErrors: trust !== "nss", viewport: { width: 360, height: 760 } });
   const page = await context.newPage();
   // No Office host here: Office.js from the CDN is replaced by nothing, the adapter by the test's.
@@ -68,7 +68,7 @@ async function openPane(fields, rawEml) {
   await page.route(bridge.origin + "/office-adapter.js", (r) => r.fulfill({ status: 200, contentType: "text/javascript", body: ADAPTER }));
   await page.addInitScript((cfg) => {
     globalThis.__RAPPORT_TEST__ = cfg;
-  }, { user: ME, fields, eml: Buffer.from(rawEml).toString("base64") });
+  }, { user: ME, fields, eml: Buffer.from(rawEml).toString("base64"), ...(extra || {}) });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const response = await page.goto(bridge.origin + "/taskpane.html");
@@ -87,6 +87,18 @@ const fields = {
   cc: [{ name: "Charles Babbage", address: "charles@engine.example" }],
   dateTimeCreated: "2025-03-20T16:00:00.000Z",
 };
+
+test("opened in a plain browser, the pane says whether Rapport is running", async () => {
+  const { context, page, errors } = await openPane(null, "", { host: null });
+  try {
+    await page.locator("#status", { hasText: "Rapport is running" }).waitFor({ timeout: 20000 });
+    assert.match(await page.locator("#status").textContent(), /\(5 messages\)/);
+    assert.equal(await page.locator("#problem").isHidden(), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
 
 test("the pane shows the sender's real history, captures the message, and says when Rapport is unreachable", async () => {
   const before = stats();

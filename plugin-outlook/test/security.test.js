@@ -154,6 +154,14 @@ test("the token is only in the HTML pages, never in scripts or other files", asy
   assert.ok(bundle.body.includes(bridge.origin), "the origin is filled in");
   const wk = await bridge.request({ path: "/.well-known/microsoft-officeaddins-allowed.json" });
   assert.deepEqual(JSON.parse(wk.body).allowed, [bridge.origin + "/commands.js", "https://127.0.0.1:" + bridge.port + "/commands.js"]);
+  const api = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(api.headers["cross-origin-resource-policy"], "same-origin");
+  assert.equal(api.headers["cache-control"], "no-store");
+  assert.equal(bundle.headers["cross-origin-resource-policy"], "same-origin", "other sites cannot embed our scripts");
+  const icon = await bridge.request({ path: "/assets/icon-80.png" });
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers["content-type"], "image/png");
+  assert.equal(icon.headers["cross-origin-resource-policy"], "cross-origin", "Outlook's page shows the icons");
   assert.equal((await bridge.request({ path: "/nope" })).status, 404);
   assert.equal((await bridge.request({ path: "/../ca.key" })).status, 404);
   assert.equal((await bridge.request({ method: "POST", path: "/taskpane.html", body: "x" })).status, 405);

@@ -80,11 +80,14 @@ fn secure_headers(h: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(
-        "Cross-Origin-Resource-Policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    // Other sites may not embed our scripts, styles or API answers. Pages (framed by Outlook)
+    // and icons (shown by Outlook's own page) set their own policy in `route`.
+    if !h.contains_key(CORP) {
+        h.insert(CORP, HeaderValue::from_static("same-origin"));
+    }
 }
+
+const CORP: &str = "Cross-Origin-Resource-Policy";
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
@@ -267,6 +270,9 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
         );
     } else {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    if asset.content_type.starts_with("image/") {
+        h.insert(CORP, HeaderValue::from_static("cross-origin"));
     }
     r
 }

@@ -278,6 +278,8 @@ for those, use the Thunderbird extension, `rapport import` or `rapport sync`.
    It can vouch only for localhost and 127.0.0.1 (name constraints).{again}
    Linux (Chrome, Chromium, Edge; needs libnss3-tools):
      certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "{ca_name}" -i "{ca}"
+   Firefox (any system): Settings > Privacy & Security > Certificates > View Certificates >
+     Authorities > Import, choose the file above, tick "Trust this CA to identify websites".
    Linux (system-wide, for other programs):
      sudo cp "{ca}" /usr/local/share/ca-certificates/rapport-bridge.crt && sudo update-ca-certificates
    macOS:
@@ -286,7 +288,7 @@ for those, use the Thunderbird extension, `rapport import` or `rapport sync`.
      Import-Certificate -FilePath "{ca}" -CertStoreLocation Cert:\CurrentUser\Root
 
 2. Start the bridge, and keep it running while Outlook is open:
-     rapport serve
+     {serve}
    Check it: open {origin}/taskpane.html in a browser; no certificate warning should appear.
 
 3. Add the add-in to Outlook (sideload): open https://aka.ms/olksideload (or, in classic Outlook,
@@ -303,6 +305,11 @@ local network": allow it, or the task pane says that access was denied and how t
             "\n   (Trusted it before? Nothing to do.)"
         },
         manifest = files.manifest().display(),
+        serve = if files.dir == crate::paths::data_dir().join("outlook") {
+            "rapport serve".to_string()
+        } else {
+            format!("rapport serve --dir \"{dir}\"")
+        },
     );
 }
 
