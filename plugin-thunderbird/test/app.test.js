@@ -135,15 +135,28 @@ test("the badge shows the number of messages with the sender; the popup card has
   assert.equal(m.badges.get(8), "2");
 });
 
-test("the badge says so when the host is unreachable", async () => {
+test("the badge says so when the host is unreachable (after a few quick retries)", async () => {
   const m = createMessenger();
   m.host.available = false;
-  const { a } = app(m);
+  const a = new App(m, { log: quiet }); // real timers: the retries wait 0.3 s and 0.6 s
   await a.start();
   const h = m.addMessage({ messageId: "b1@x" });
   await a.onDisplayed({ id: 3 }, { messages: [h] });
   assert.equal(m.badges.get(3), "");
   assert.match(m.titles.get(3), /not reachable/);
+  a.host.close();
+});
+
+test("the card survives a host restart between the event and the reply", async () => {
+  const m = createMessenger();
+  const a = new App(m, { log: quiet });
+  const h = m.addMessage({ messageId: "b1@x" });
+  await a.start();
+  m.host.crashOn = { method: "card", after: 1 };
+  const card = await a.onDisplayed({ id: 4 }, { messages: [h] });
+  assert.equal(card.count, 1);
+  assert.equal(m.badges.get(4), "1");
+  a.host.close();
 });
 
 test("options page: status, settings, rescan; unknown commands are not handled", async () => {

@@ -55,3 +55,23 @@ test("a request without a reply times out", async () => {
   timers.fireAll();
   await assert.rejects(p, (e) => e.code === "Timeout" && e.transient);
 });
+
+test("the default timers are called as plain functions (Gecko throws otherwise)", async () => {
+  const origSet = globalThis.setTimeout;
+  const origClear = globalThis.clearTimeout;
+  const strict = (orig) =>
+    function (...args) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("'setTimeout' called on an object that does not implement interface Window.");
+      return orig(...args);
+    };
+  globalThis.setTimeout = strict(origSet);
+  globalThis.clearTimeout = strict(origClear);
+  try {
+    const m = createMessenger();
+    const h = new HostClient({ connect: () => m.runtime.connectNative("rapport") });
+    assert.equal((await h.call("hello")).protocol, 1);
+  } finally {
+    globalThis.setTimeout = origSet;
+    globalThis.clearTimeout = origClear;
+  }
+});

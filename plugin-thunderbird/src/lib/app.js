@@ -44,7 +44,16 @@ export class App {
    * @param {(t: any) => void} [o.clearTimer]
    * @param {{info: Function, warn: Function}} [o.log]
    */
-  constructor(messenger, { now = Date.now, setTimer = setTimeout, clearTimer = clearTimeout, log = console } = {}) {
+  constructor(
+    messenger,
+    {
+      now = () => Date.now(),
+      // Wrapped: Gecko's timer functions must be called with the window as `this`.
+      setTimer = (fn, ms) => setTimeout(fn, ms),
+      clearTimer = (t) => clearTimeout(t),
+      log = console,
+    } = {},
+  ) {
     this.m = messenger;
     this.now = now;
     this.setTimer = setTimer;
@@ -259,6 +268,7 @@ export class App {
     } catch (e) {
       await this.m.messageDisplayAction.setBadgeText({ tabId: tab.id, text: "" });
       await this.m.messageDisplayAction.setTitle({ tabId: tab.id, title: `Rapport is not reachable: ${(e && e.message) || e}` });
+      this.log.info(`rapport: no badge on tab ${tab.id}: ${(e && e.message) || e}`);
       return null;
     }
     this.badges.set(tab.id, card);
@@ -269,15 +279,30 @@ export class App {
     return card;
   }
 
+  /**
+   * A call for the UI: a transient failure (the host restarting after a crash) is retried a
+   * few times, so that a card does not stay empty because of one lost port.
+   */
+  async callForUi(method, params, attempts = 3) {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.host.call(method, params, { timeoutMs: 15_000 });
+      } catch (e) {
+        if (!e.transient || i >= attempts) throw e;
+        await new Promise((resolve) => this.setTimer(resolve, 300 * i));
+      }
+    }
+  }
+
   /** Everything the popup shows for one displayed message. */
   async cardFor(header) {
     const address = addressOf(header.author);
     if (!address) return { address: "", count: 0, card: null, thread: null };
-    const card = await this.host.call("card", { address });
+    const card = await this.callForUi("card", { address });
     let thread = null;
     if (header.headerMessageId) {
       try {
-        thread = await this.host.call("thread", { message_id: header.headerMessageId });
+        thread = await this.callForUi("thread", { message_id: header.headerMessageId });
       } catch (e) {
         if (e.transient) throw e;
         thread = null; // not captured (yet)

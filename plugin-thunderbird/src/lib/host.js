@@ -23,7 +23,14 @@ export class HostClient {
    * @param {(t: any) => void} [o.clearTimer]
    * @param {() => number} [o.now]
    */
-  constructor({ connect, timeoutMs = 120_000, setTimer = setTimeout, clearTimer = clearTimeout, now = Date.now }) {
+  constructor({
+    connect,
+    timeoutMs = 120_000,
+    // Wrapped: Gecko's timer functions must be called with the window as `this`.
+    setTimer = (fn, ms) => setTimeout(fn, ms),
+    clearTimer = (t) => clearTimeout(t),
+    now = () => Date.now(),
+  }) {
     this.connect = connect;
     this.timeoutMs = timeoutMs;
     this.setTimer = setTimer;

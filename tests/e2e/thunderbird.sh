@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# End to end through the real thing: Thunderbird (headless, Debian package) with a fresh profile
+# holding a POP3 account on a loopback Dovecot started here, the built Rapport extension
+# (plugin-thunderbird/dist/rapport.xpi), and the real `rapport native-host`, registered by
+# `rapport install thunderbird` in this test's own HOME. Checks go through `rapport --db … --json`.
+#
+#   tests/e2e/thunderbird.sh        prints one PASS/FAIL line per check and "N passed, M failed"
+#
+# Sessions (Thunderbird is restarted on the same profile instead of waiting a minute for its
+# periodic mail check; every start fetches new mail while the extension is running):
+#   1. mail waiting at start-up: stored, with the right contacts and threads (compared with
+#      `rapport import` of the same server bytes);
+#   2. new mail: plain, moved by filters into Projects and into Trash, two copies with one
+#      Message-ID; the test driver replies to Bob through a loopback SMTP sink (outbound);
+#   3. 40 larger messages while the host is killed mid-run (nothing lost); the driver opens Bob's
+#      message and the extension's badge must show Bob's message count from the database.
+# Then the same mailbox read over IMAP (`rapport sync`, or `rapport import` of the server's
+# files when sync is not available) must add no message.
+#
+# Environment: RAPPORT_BIN (default: target/…/release/rapport, else debug), RAPPORT_XPI (default:
+# plugin-thunderbird/dist/rapport.xpi, built if missing), TB_DIR (/usr/lib/thunderbird),
+# KEEP=1 keeps the run directory, TB_WAIT (seconds per wait, default 90).
+# Test-only helpers (mail sets, SMTP sink, password store, the driver extension): tests/e2e/thunderbird/.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/tests/e2e/thunderbird
+TB_DIR=${TB_DIR:-/usr/lib/thunderbird}
+TB_WAIT=${TB_WAIT:-90}
+EXT_ID=rapport@rapport.invalid
+DRIVER_ID=e2e-driver@rapport.invalid
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { # description, command...
+  local what=$1; shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+die() { echo "thunderbird e2e: $*" >&2; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+
+# ---- preflight ----------------------------------------------------------------------------
+RAPPORT=${RAPPORT_BIN:-}
+if [ -z "$RAPPORT" ]; then
+  for c in "$ROOT/target/x86_64-unknown-linux-gnu/release/rapport" "$ROOT/target/release/rapport" \
+           "$ROOT/target/x86_64-unknown-linux-gnu/debug/rapport" "$ROOT/target/debug/rapport"; do
+    [ -x "$c" ] && { RAPPORT=$c; break; }
+  done
+fi
+[ -n "$RAPPORT" ] && [ -x "$RAPPORT" ] || die "no rapport binary: build it (cargo build --release -p rapport-cli) or set RAPPORT_BIN"
+[ -x "$TB_DIR/thunderbird" ] || die "no Thunderbird at $TB_DIR/thunderbird (apt-get install thunderbird, or set TB_DIR)"
+DOVECOT=$(command -v dovecot || echo /usr/sbin/dovecot)
+[ -x "$DOVECOT" ] || die "no dovecot (apt-get install dovecot-imapd dovecot-pop3d)"
+command -v python3 >/dev/null || die "no python3"
+command -v node >/dev/null || die "no node (builds the extension packages)"
+XPI=${RAPPORT_XPI:-$ROOT/plugin-thunderbird/dist/rapport.xpi}
+if [ ! -f "$XPI" ]; then
+  node "$ROOT/plugin-thunderbird/scripts/build.mjs" --out "$XPI" >/dev/null || die "building $XPI failed"
+fi
+
+# ---- run directory, ports, users -----------------------------------------------------------
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/rapport-tb-e2e.XXXXXX") || die "mktemp failed"
+chmod 755 "$RUN" # Dovecot's mail user must reach the Maildir below it
+echo "run directory: $RUN"
+DB=$RUN/rapport.db
+PROFILE=$RUN/profile
+SERVER=$RUN/server # copies of the server's bytes
+mkdir -p "$RUN"/{home,dovecot/run,dovecot/state,smtp,mail} "$PROFILE/extensions" "$SERVER"
+if [ "$(id -u)" = 0 ]; then MAIL_USER=nobody; else MAIL_USER=$(id -un); fi
+MAIL_UID=$(id -u "$MAIL_USER"); MAIL_GID=$(id -g "$MAIL_USER"); MAIL_GROUP=$(id -gn "$MAIL_USER")
+MAILDIR=$RUN/mail/alice/Maildir
+mkdir -p "$MAILDIR"/{cur,new,tmp}
+[ "$(id -u)" = 0 ] && chown -R "$MAIL_UID:$MAIL_GID" "$RUN/mail"
+read -r POP3_PORT IMAP_PORT SMTP_PORT < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+# Thunderbird and the host see only this run's HOME; nothing of the caller's is touched.
+unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME RAPPORT_DB RAPPORT_CONFIG
+export HOME=$RUN/home
+export MOZ_REMOTE_SETTINGS_DEVTOOLS=1 # honour services.settings.server=127.0.0.1:9
+export RAPPORT_LOG=${RAPPORT_LOG:-info}
+R() { "$RAPPORT" --db "$DB" "$@"; }
+
+PIDS=() # everything started here; stopped by PID on exit
+TBPID=
+stop_pid() { # pid: TERM, then KILL after 15 s; reap
+  local p=$1 i
+  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+  kill "$p" 2>/dev/null
+  for i in $(seq 75); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$p" 2>/dev/null
+  wait "$p" 2>/dev/null
+  return 0
+}
+host_pids() { pgrep -f -- "--db $DB native-host" || true; }
+cleanup() {
+  [ -n "$TBPID" ] && stop_pid "$TBPID"
+  for p in $(host_pids); do kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do stop_pid "$p"; done
+  if [ "${KEEP:-0}" = 1 ] || [ "$fail" -gt 0 ]; then echo "kept $RUN"; else rm -rf "$RUN"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { local i; for i in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
+
+# ---- Dovecot: POP3 for Thunderbird, IMAP for the sync check (same mailbox) -------------------
+echo "alice:{PLAIN}alicepw:$MAIL_UID:$MAIL_GID::$RUN/mail/alice" >"$RUN/dovecot/users"
+cat >"$RUN/dovecot/dovecot.conf" <<EOF
+protocols = pop3 imap
+listen = 127.0.0.1
+base_dir = $RUN/dovecot/run
+state_dir = $RUN/dovecot/state
+instance_name = rapport-tb-e2e
+log_path = $RUN/dovecot/dovecot.log
+default_internal_user = $MAIL_USER
+default_internal_group = $MAIL_GROUP
+default_login_user = $MAIL_USER
+first_valid_uid = 1
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+ssl = no
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $RUN/dovecot/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $RUN/dovecot/users
+}
+service anvil {
+  chroot =
+}
+service pop3-login {
+  chroot =
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $POP3_PORT
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+protocol pop3 {
+  pop3_uidl_format = %08Xu%08Xv
+}
+EOF
+"$DOVECOT" -c "$RUN/dovecot/dovecot.conf" -F >"$RUN/dovecot/stdout.log" 2>&1 &
+PIDS+=($!)
+wait_port "$POP3_PORT" || die "Dovecot did not start: $(cat "$RUN/dovecot/stdout.log" "$RUN/dovecot/dovecot.log" 2>/dev/null)"
+python3 "$HERE/smtp_sink.py" "$SMTP_PORT" "$RUN/smtp" >"$RUN/smtp.log" 2>&1 &
+PIDS+=($!)
+wait_port "$SMTP_PORT" || die "the SMTP sink did not start: $(cat "$RUN/smtp.log")"
+
+deliver() { # set name
+  local owner=()
+  [ "$(id -u)" = 0 ] && owner=(--owner "$MAIL_UID:$MAIL_GID")
+  python3 "$HERE/mail.py" "$MAILDIR" "$1" "${owner[@]}" --copy "$SERVER/$1" >"$RUN/sent-$1.json" ||
+    die "delivering the $1 mail failed"
+}
+
+# ---- JSON helpers -----------------------------------------------------------------------------
+# jget EXPR: evaluates a Python expression over the JSON on stdin (bound to d); prints the value.
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" 2>/dev/null; }
+stat_of() { R stats --json 2>/dev/null | jget "d$1"; }
+wait_until() { # description, timeout seconds, command...
+  local what=$1 t=$2; shift 2
+  local end=$((SECONDS + t))
+  while [ $SECONDS -lt $end ]; do
+    "$@" && return 0
+    if [ -n "$TBPID" ] && ! kill -0 "$TBPID" 2>/dev/null; then echo "  (Thunderbird exited while waiting for: $what)"; return 1; fi
+    sleep 0.3
+  done
+  echo "  (timed out after ${t}s waiting for: $what)"
+  return 1
+}
+messages_are() { [ "$(stat_of "['messages']")" = "$1" ]; }
+messages_at_least() { local n; n=$(stat_of "['messages']"); [ "${n:-0}" -ge "$1" ]; }
+stored() { # message id: in the database (prints why not)
+  local err
+  err=$(R thread "$1" --json 2>&1 >/dev/null) || { echo "  ($1: ${err:-not found})"; return 1; }
+}
+tb_log() { cat "$RUN"/tb-*.log 2>/dev/null; }
+# driver_said WHAT: the driver's reports of that kind, one JSON object a line. Thunderbird prints
+# console.log("RAPPORT-E2E {…}") as: console.log: "RAPPORT-E2E {\"what\":…}" (a JSON string).
+driver_said() {
+  tb_log | python3 -c '
+import json, sys
+for line in sys.stdin:
+    head, sep, rest = line.strip().partition("console.log: ")
+    if not sep or "RAPPORT-E2E " not in rest:
+        continue
+    try:
+        d = json.loads(json.loads(rest).split("RAPPORT-E2E ", 1)[1])
+    except ValueError:
+        continue
+    if d.get("what") == sys.argv[1]:
+        print(json.dumps(d))' "$1"
+}
+
+# ---- install: the real host, registered by `rapport install thunderbird` --------------------
+R install thunderbird --xpi "$XPI" >"$RUN/install.txt" 2>&1 || { cat "$RUN/install.txt"; die "rapport install thunderbird failed"; }
+MANIFEST=$HOME/.mozilla/native-messaging-hosts/rapport.json
+check "install: host manifest written for $EXT_ID" \
+  python3 -c 'import json,os,sys; m=json.load(open(sys.argv[1])); assert m["name"]=="rapport" and m["type"]=="stdio" and m["allowed_extensions"]==[sys.argv[2]] and os.access(m["path"], os.X_OK), m' "$MANIFEST" "$EXT_ID"
+LAUNCHER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["path"])' "$MANIFEST")
+check "install: launcher runs this rapport on this database" grep -q -- "--db '$DB' native-host" "$LAUNCHER"
+check "install: prints the next steps and the package" grep -q "Install Add-on From File" "$RUN/install.txt"
+
+# The host answers a framed request on stdout only, and refuses other extensions.
+check "host: hello over native-messaging frames; stdout carries only the frame" python3 - "$LAUNCHER" "$MANIFEST" "$EXT_ID" <<'PY'
+import json, struct, subprocess, sys
+launcher, manifest, ext = sys.argv[1:]
+req = json.dumps({"id": 1, "method": "hello"}).encode()
+p = subprocess.run([launcher, manifest, ext], input=struct.pack("=I", len(req)) + req,
+                   capture_output=True, timeout=30)
+n = struct.unpack("=I", p.stdout[:4])[0]
+assert len(p.stdout) == 4 + n, (len(p.stdout), n)
+reply = json.loads(p.stdout[4:])
+assert reply["id"] == 1 and reply["result"]["protocol"] >= 1, reply
+assert p.returncode == 0, p.returncode
+PY
+check "host: refuses a caller with another extension id (no output, exit 2)" python3 - "$LAUNCHER" "$MANIFEST" <<'PY'
+import json, struct, subprocess, sys
+launcher, manifest = sys.argv[1:]
+req = json.dumps({"id": 1, "method": "stats"}).encode()
+p = subprocess.run([launcher, manifest, "evil@example.com"], input=struct.pack("=I", len(req)) + req,
+                   capture_output=True, timeout=30)
+assert p.returncode == 2 and p.stdout == b"", (p.returncode, p.stdout)
+PY
+
+# ---- profile: prefs, stored POP3 password, filters, the two extensions ---------------------------
+python3 - "$HERE/prefs.js.in" "$PROFILE/prefs.js" "$POP3_PORT" "$SMTP_PORT" <<'PY'
+import sys
+src, dst, pop3, smtp = sys.argv[1:]
+text = open(src).read().replace("@POP3_PORT@", pop3).replace("@SMTP_PORT@", smtp)
+assert "@" not in text.replace("@example.test", ""), "unfilled placeholder"
+open(dst, "w").write(text)
+PY
+LD_LIBRARY_PATH=$TB_DIR TB_DIR=$TB_DIR python3 "$HERE/nss_login.py" "$PROFILE" mailbox://127.0.0.1 alice alicepw ||
+  die "storing the POP3 password failed"
+mkdir -p "$PROFILE/Mail/127.0.0.1"
+: >"$PROFILE/Mail/127.0.0.1/Projects"
+cat >"$PROFILE/Mail/127.0.0.1/msgFilterRules.dat" <<'EOF'
+version="9"
+logging="no"
+name="projects"
+enabled="yes"
+type="17"
+action="Move to folder"
+actionValue="mailbox://alice@127.0.0.1/Projects"
+condition="AND (subject,contains,[filter-projects])"
+name="trash"
+enabled="yes"
+type="17"
+action="Move to folder"
+actionValue="mailbox://alice@127.0.0.1/Trash"
+condition="AND (subject,contains,[filter-trash])"
+EOF
+cp "$XPI" "$PROFILE/extensions/$EXT_ID.xpi"
+node "$ROOT/plugin-thunderbird/scripts/build.mjs" --src "$HERE/driver" --out "$PROFILE/extensions/$DRIVER_ID.xpi" >/dev/null ||
+  die "building the driver extension failed"
+
+start_tb() { # session number
+  "$TB_DIR/thunderbird" --headless --profile "$PROFILE" >"$RUN/tb-$1.log" 2>&1 &
+  TBPID=$!
+}
+stop_tb() {
+  [ -n "$TBPID" ] && stop_pid "$TBPID"
+  TBPID=
+  local i
+  for i in $(seq 50); do [ -z "$(host_pids)" ] && return 0; sleep 0.1; done
+  for p in $(host_pids); do kill -9 "$p" 2>/dev/null; done
+}
+
+# ================= session 1: mail waiting at start-up ========================================
+deliver startup
+start_tb 1
+wait_until "5 startup messages in the database" "$TB_WAIT" messages_are 5
+identity_synced() { R identity list --json 2>/dev/null | jget '[i["email"] for i in d if i["confirmed"]]' | grep -q alice@example.test; }
+wait_until "alice@example.test confirmed as an identity" 30 identity_synced
+backfill_done() { tb_log | grep -q "RAPPORT-E2E"; }
+stop_tb
+
+check "startup: the 5 waiting messages are stored" messages_are 5
+check "startup: the Thunderbird identity alice@example.test became one of the user's addresses" identity_synced
+# The same server bytes imported into a fresh database must give the same picture.
+ORACLE=$RUN/oracle.db
+"$RAPPORT" --db "$ORACLE" identity add alice@example.test >/dev/null
+"$RAPPORT" --db "$ORACLE" import -q "$SERVER/startup" >/dev/null
+same_as_import() {
+  local keys='{k: d[k] for k in ("messages","threads","contacts","addresses","by_class","by_direction","first_date","last_date")}'
+  local a b
+  a=$(R stats --json | jget "$keys"); b=$("$RAPPORT" --db "$ORACLE" stats --json | jget "$keys")
+  [ -n "$a" ] && [ "$a" = "$b" ] || { echo "  extension: $a"; echo "  import:    $b"; return 1; }
+}
+check "startup: counts, classes, directions and dates equal an import of the server's bytes" same_as_import
+check "startup: 4 threads (Bob's two messages are one)" [ "$(stat_of "['threads']")" = 4 ]
+check "startup: Bob's thread holds a1 and a2" [ "$(R thread a2@e2e.test --json | jget "d['message_count']")" = 2 ]
+check "startup: Dave is a contact (the user wrote to him), outbound 1, inbound 0" \
+  [ "$(R contact dave@e2e.test --json | jget "(d['outbound_count'], d['inbound_count'])")" = "(1, 0)" ]
+check "startup: Bob is not a contact yet (policy sent-only), with 2 messages from him" \
+  [ "$(R explain bob@e2e.test --json | jget "(d['is_contact'], d['messages_from'])")" = "(False, 2)" ]
+check "startup: the mailing-list digest is classified list and makes no contact" \
+  [ "$(R explain news@lists.e2e.test --json | jget "(d['is_contact'], sorted(d['by_class']))")" = "(False, ['list'])" ]
+
+# ================= session 2: new mail, filters, duplicate Message-ID, sent mail ===============
+deliver live
+start_tb 2
+# b1, b2, b3, b4 (twice, one Message-ID), the trigger, and the reply the driver sends: +6.
+wait_until "11 messages in the database" "$TB_WAIT" messages_are 11
+smtp_got_one() { [ -f "$RUN/smtp/1.eml" ]; }
+wait_until "the reply at the SMTP sink" 30 smtp_got_one
+sleep 2 # let a late duplicate capture show itself, if there were one
+stop_tb
+
+check "new mail: a plain new message is stored" stored b1@e2e.test
+in_folder() { grep -a -q "Message-ID: <$1>" "$PROFILE/Mail/127.0.0.1/$2"; }
+check "filters: b2 was moved to Projects by Thunderbird and is stored" eval 'in_folder b2@e2e.test Projects && stored b2@e2e.test'
+check "filters: b3 was moved to Trash by Thunderbird and is stored" eval 'in_folder b3@e2e.test Trash && stored b3@e2e.test'
+two_copies() { [ "$(grep -a -c "Message-ID: <b4@e2e.test>" "$PROFILE/Mail/127.0.0.1/Inbox")" = 2 ]; }
+check "duplicate Message-ID: Thunderbird holds both copies of b4" two_copies
+check "duplicate Message-ID: one message in Rapport (11 in all, sources = messages)" \
+  eval '[ "$(stat_of "[\"messages\"]")" = 11 ] && [ "$(stat_of "[\"sources\"]")" = 11 ]'
+SENT_ID=$(driver_said sent | head -n 1 | jget "d['headerMessageId']")
+check "sent: the driver's reply went out through the SMTP sink" grep -q "to=bob@e2e.test" "$RUN/smtp/envelopes.log"
+check "sent: the reply ($SENT_ID) is stored as outbound" \
+  [ "$(R thread "${SENT_ID:-none}" --json | jget "[m['direction'] for m in d['messages'] if m['message_id'].strip('<>')=='$SENT_ID']")" = '["outbound"]' ]
+check "sent: the reply joined Bob's thread (3 messages, the last one outbound)" \
+  [ "$(R thread a2@e2e.test --json | jget "(d['message_count'], d['last_direction'])")" = "(3, 'outbound')" ]
+check "sent: Bob became a contact, 2 messages from him and 1 to him" \
+  [ "$(R contact bob@e2e.test --json | jget "(d['inbound_count'], d['outbound_count'])")" = "(2, 1)" ]
+
+# ================= session 3: the host is killed mid-run; the badge =============================
+deliver bulk
+BEFORE=$(stat_of "['messages']")
+TARGET=$((BEFORE + 41))
+start_tb 3
+KILLED_AT=
+FIRST_HOST=
+end=$((SECONDS + TB_WAIT))
+while [ $SECONDS -lt $end ]; do
+  n=$(stat_of "['messages']")
+  if [ "${n:-0}" -gt "$BEFORE" ]; then
+    FIRST_HOST=$(host_pids | head -n 1)
+    if [ -n "$FIRST_HOST" ]; then
+      kill -9 "$FIRST_HOST"
+      KILLED_AT=$(stat_of "['messages']")
+      break
+    fi
+  fi
+  sleep 0.05
+done
+wait_until "$TARGET messages after the host was killed" "$TB_WAIT" messages_are "$TARGET"
+badge_seen() { driver_said shown >/dev/null && tb_log | grep -a -q "rapport: badge"; }
+wait_until "the driver opened a message and the badge was set" 30 badge_seen
+NEW_HOST=$(host_pids | head -n 1)
+stop_tb
+
+echo "  host $FIRST_HOST killed with $((${KILLED_AT:-0} - BEFORE)) of 41 new messages stored; host now ${NEW_HOST:-none}"
+check "host killed mid-run: it was killed before all 41 messages were stored" \
+  eval '[ -n "$KILLED_AT" ] && [ "$KILLED_AT" -lt "$TARGET" ]'
+check "host killed mid-run: nothing lost, all 41 stored (queue retried through a new host)" messages_are "$TARGET"
+check "host killed mid-run: a new host process served the retries" eval '[ -n "$FIRST_HOST" ] && [ -n "$NEW_HOST" ] && [ "$NEW_HOST" != "$FIRST_HOST" ]'
+TAB=$(driver_said shown | head -n 1 | jget "d['tabId']")
+BADGE=$(tb_log | grep -a -o "rapport: badge [^ ]* on tab ${TAB:-x}\b" | head -n 1 | awk '{print $3}')
+BOB=$(R contact bob@e2e.test --json | jget "d['inbound_count'] + d['outbound_count']")
+check "badge: the message display action of Bob's message shows his count from the database ($BADGE = $BOB)" \
+  eval '[ -n "$BADGE" ] && [ "$BADGE" = "$BOB" ]'
+
+# ================= the same mailbox over IMAP: still one message each ============================
+MSGS=$(stat_of "['messages']")
+SRCS=$(stat_of "['sources']")
+SERVER_COUNT=$(find "$MAILDIR/cur" "$MAILDIR/new" -type f | wc -l)
+if "$RAPPORT" sync --help >/dev/null 2>&1 && "$RAPPORT" account --help >/dev/null 2>&1; then
+  export RAPPORT_CONFIG=$RUN/accounts.toml E2E_IMAP_PW=alicepw
+  R account add local --host 127.0.0.1 --port "$IMAP_PORT" --security none --user alice \
+    --password-env E2E_IMAP_PW --email alice@example.test >"$RUN/account.txt" 2>&1
+  R sync -q >"$RUN/sync.txt" 2>&1
+  how="IMAP sync (rapport sync)"
+  check "imap: rapport sync of the same Dovecot mailbox succeeded" eval '[ $? = 0 ] || { cat "$RUN/sync.txt"; false; }'
+else
+  R import -q "$SERVER" >"$RUN/sync.txt" 2>&1
+  how="rapport import of the server's files (rapport sync is not available in this build)"
+fi
+check "imap: after $how the count is unchanged ($MSGS messages)" messages_are "$MSGS"
+added=$(( $(stat_of "['sources']") - SRCS ))
+check "imap: $how recorded the server's copies as new sources ($added added, $SERVER_COUNT on the server)" \
+  [ "$added" -ge "$((SERVER_COUNT - 1))" ]
+
+# ---- uninstall ------------------------------------------------------------------------------
+R install thunderbird --uninstall >/dev/null 2>&1
+check "uninstall: manifest and launcher removed, database kept" \
+  eval '[ ! -e "$MANIFEST" ] && [ ! -e "$LAUNCHER" ] && [ -f "$DB" ]'
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
