@@ -21,6 +21,7 @@ use crate::{
 /// Everything a command needs besides its own arguments.
 pub struct Ctx {
     pub db: PathBuf,
+    pub config: PathBuf,
     pub json: bool,
     pub quiet: bool,
     pub now: i64,
@@ -92,6 +93,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let explicit_db = cli.db.clone();
     let ctx = Ctx {
         db: cli.db.unwrap_or_else(crate::paths::default_db),
+        config: cli
+            .config
+            .unwrap_or_else(|| crate::paths::config_dir().join("accounts.toml")),
         json: cli.json,
         quiet: cli.quiet,
         now,
@@ -114,6 +118,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { address } => explain(&ctx, &address),
         Command::Stats => stats(&ctx),
         Command::Skipped { limit } => skipped(&ctx, limit),
+        Command::Account(cmd) => crate::accounts::account(&ctx, cmd),
+        Command::Sync(args) => crate::accounts::sync(&ctx, args),
+        Command::Watch(args) => crate::accounts::watch(&ctx, args),
+        Command::Status => crate::accounts::status(&ctx),
+        Command::Audit { account } => crate::accounts::audit(&ctx, &account),
         Command::NativeHost(args) => crate::native_host::run(&ctx, args),
         Command::Serve(args) => crate::bridge::serve(&ctx, args),
         Command::Install(crate::InstallTarget::Thunderbird(args)) => {

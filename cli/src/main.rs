@@ -1,5 +1,6 @@
 //! `rapport`: know your relationships from your email.
 
+mod accounts;
 mod bridge;
 mod commands;
 mod demo;
@@ -35,6 +36,10 @@ pub struct Cli {
     /// The database file [default: the platform data directory, e.g. ~/.local/share/rapport/rapport.db]
     #[arg(long, global = true, env = "RAPPORT_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+
+    /// The accounts file [default: the platform config directory, e.g. ~/.config/rapport/accounts.toml]
+    #[arg(long, global = true, env = "RAPPORT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// Print machine-readable JSON instead of tables
     #[arg(long, global = true)]
@@ -147,6 +152,25 @@ pub enum Command {
 
     /// Counts: messages, threads, contacts, addresses, sources
     Stats,
+
+    /// IMAP accounts: add, list, remove, test
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
+
+    /// Fetch new mail and history headers from IMAP accounts (resumable; headers only)
+    Sync(accounts::SyncArgs),
+
+    /// Keep accounts current: IDLE on INBOX, polling elsewhere, reconnecting on errors
+    Watch(accounts::WatchArgs),
+
+    /// Per account and folder: last sync, mode, counts, history progress, last error
+    Status,
+
+    /// Compare the server's Message-IDs with the store and name every gap (exit 2 on gaps)
+    Audit {
+        /// The account to audit
+        account: String,
+    },
 
     /// Inputs that were not stored, with the reason
     Skipped {
@@ -356,18 +380,27 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// `rapport contacts | head` should end quietly, as other Unix tools do, not panic on the
-/// closed pipe.
-fn restore_sigpipe() {
-    #[cfg(unix)]
-    // SAFETY: resetting a signal disposition to its default before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+/// `rapport contacts | head` should end quietly, as other Unix tools do, not with a panic
+/// message about the closed pipe. (SIGPIPE itself stays ignored, so that a mail server closing
+/// its socket is an error Rapport reports, not a silent death.)
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    quiet_broken_pipe();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let json = cli.json;

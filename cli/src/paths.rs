@@ -29,7 +29,6 @@ pub fn data_dir() -> PathBuf {
 
 /// The per-user configuration directory (accounts): `$XDG_CONFIG_HOME/rapport` or
 /// `~/.config/rapport` on Linux, the data directory elsewhere.
-#[allow(dead_code)]
 pub fn config_dir() -> PathBuf {
     if cfg!(any(target_os = "windows", target_os = "macos")) {
         return data_dir();

@@ -29,6 +29,14 @@ pub struct Captured {
     pub thread_id: i64,
 }
 
+/// What one window of transported mail did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WindowOutcome {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+}
+
 /// What the Outlook add-in knows at send time, before the message reaches Sent Items.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
 pub struct SentRecord {
@@ -246,6 +254,61 @@ impl Engine {
             env.in_reply_to = vec![parent];
         }
         self.store_envelope(&env, source, true, true, now)
+    }
+
+    /// Stores a window of raw messages seen by a transport in one transaction, together with the
+    /// transport's new position (so that the position never gets ahead of the mail). Aggregates
+    /// are settled later by [`Engine::settle`]; until then the window is recorded as pending.
+    pub fn ingest_window(
+        &self,
+        items: &[(Vec<u8>, SourceRef)],
+        sent: bool,
+        state: Option<&crate::store::FolderState>,
+    ) -> Result<WindowOutcome> {
+        let now = crate::time::now();
+        let options = ParseOptions {
+            capture_time: now,
+            snippet: false,
+        };
+        self.with(|s| {
+            let mut w = s.writer(now)?;
+            let mut out = WindowOutcome::default();
+            for (raw, source) in items {
+                match parse_isolated(raw, options) {
+                    Ok(env) => {
+                        let prepared = prepare(&env);
+                        if sent && let Some(from) = crate::ingest::from_of(&prepared) {
+                            w.note_identity_candidate(&from.key, &from.email, &source.account)?;
+                        }
+                        match w.ingest(&prepared, source)? {
+                            IngestOutcome::Stored => out.stored += 1,
+                            IngestOutcome::Duplicate => out.duplicates += 1,
+                        }
+                    }
+                    Err(r) => {
+                        let location = format!(
+                            "{}:{}/{}/{}",
+                            source.kind, source.account, source.folder, source.external_id
+                        );
+                        w.record_skip(&location, r.reason, &r.detail)?;
+                        out.skipped += 1;
+                    }
+                }
+            }
+            if let Some(st) = state {
+                w.save_folder_state(st)?;
+            }
+            w.finish_pending()?;
+            Ok(out)
+        })
+    }
+
+    /// Recomputes every aggregate left pending by windows and interrupted imports.
+    pub fn settle(&self) -> Result<()> {
+        self.with(|s| {
+            s.writer(crate::time::now())?.finish()?;
+            Ok(())
+        })
     }
 
     /// For each Message-ID, whether it is stored (reconciliation).

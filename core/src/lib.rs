@@ -3,8 +3,9 @@
 //! Layers, bottom up: [`mail`] and [`thread`] (sans-I/O parsing, classification, threading),
 //! [`store`] (SQLite, the only place SQL lives), [`ingest`]/[`import`] (envelope → store),
 //! [`sync`] (transports that move header bytes), and the [`Engine`] facade that the CLI, the RPC
-//! protocol ([`rpc`]) and the bindings use.
+//! protocol ([`rpc`]) and the bindings use; [`syncer`] keeps IMAP accounts current through it.
 
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod export;
@@ -16,10 +17,12 @@ pub mod policy;
 pub mod query;
 pub mod rpc;
 pub mod store;
+pub mod sync;
+pub mod syncer;
 pub mod thread;
 pub mod time;
 
-pub use engine::{Captured, Engine, SentRecord};
+pub use engine::{Captured, Engine, SentRecord, WindowOutcome};
 pub use error::{Error, ErrorCode, Result};
 pub use export::ExportFormat;
 pub use import::{CancelToken, ImportOptions, ImportProgress};

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::model::Policy;
 
+pub use read::FolderState;
 pub use write::{BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer};
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.

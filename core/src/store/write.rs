@@ -708,6 +708,34 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// Saves a folder's sync state in this transaction, so that it moves only with the mail it
+    /// describes.
+    pub fn save_folder_state(&self, st: &super::FolderState) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_folder (account, folder, uidvalidity, next_uid, backfill_below,
+                    highest_modseq, message_count, last_sync, mode, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (account, folder, uidvalidity) DO UPDATE SET
+                    next_uid = excluded.next_uid, backfill_below = excluded.backfill_below,
+                    highest_modseq = excluded.highest_modseq, message_count = excluded.message_count,
+                    last_sync = excluded.last_sync, mode = excluded.mode, last_error = excluded.last_error",
+            )?
+            .execute(params![
+                st.account,
+                st.folder,
+                st.uidvalidity,
+                st.next_uid,
+                st.backfill_below,
+                st.highest_modseq as i64,
+                st.message_count,
+                st.last_sync,
+                st.mode,
+                st.last_error
+            ])?;
+        Ok(())
+    }
+
     /// Records input that could not be stored, with the reason (idempotent per location).
     pub fn record_skip(&self, location: &str, reason: &str, detail: &str) -> Result<()> {
         self.conn
@@ -805,6 +833,15 @@ impl<'c> Writer<'c> {
         self.flush_batch()?;
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
         Ok(())
+    }
+
+    /// Commits what was written and leaves the aggregates pending (recorded for the next
+    /// [`Writer::finish`], by this process or any later one).
+    pub fn finish_pending(mut self) -> Result<BatchEffects> {
+        self.flush_batch()?;
+        self.conn.execute_batch("COMMIT")?;
+        self.in_tx = false;
+        Ok(self.effects)
     }
 
     /// Recomputes every aggregate the writer touched and commits.

@@ -1,0 +1,630 @@
+//! Mail accounts: `rapport account …`, `sync`, `watch`, `status` and `audit`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rapport_core::config::{
+    Account, AuthKind, Config, FolderPolicy, Security, office365, preset_for,
+};
+use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOptions};
+use rapport_core::time::human_age;
+use rapport_core::{CancelToken, Engine};
+
+use crate::commands::Ctx;
+use crate::fmt::{self, Table, heading};
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Add an IMAP account (well-known providers are filled in from --email)
+    #[command(
+        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW"
+    )]
+    Add(Box<AddArgs>),
+    /// List accounts (secrets are never shown)
+    List,
+    /// Remove an account from the configuration (its mail stays in the database)
+    Remove { name: String },
+    /// Connect, log in and list the folders a sync would cover
+    Test { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// A short name for the account (no spaces)
+    pub name: String,
+    /// Your address on this account (it becomes one of your identities)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Server settings for a provider that --email does not reveal
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long, value_enum)]
+    pub security: Option<SecurityArg>,
+    /// Login name [default: the address]
+    #[arg(long)]
+    pub user: Option<String>,
+    /// A command printing the password (its first line is used)
+    #[arg(long, value_name = "COMMAND")]
+    pub password_command: Option<String>,
+    /// An environment variable holding the password
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// A command printing an OAuth2 access token (XOAUTH2)
+    #[arg(long, value_name = "COMMAND")]
+    pub oauth2_command: Option<String>,
+    /// Extra trusted certificate authorities (PEM), for a private CA
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow an unencrypted connection to a host other than this machine
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also sync Junk / Trash / Drafts
+    #[arg(long)]
+    pub sync_junk: bool,
+    #[arg(long)]
+    pub sync_trash: bool,
+    #[arg(long)]
+    pub sync_drafts: bool,
+    /// Never sync this folder (repeatable)
+    #[arg(long, value_name = "FOLDER")]
+    pub exclude: Vec<String>,
+    /// Replace an existing account of the same name
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ProviderArg {
+    Office365,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SecurityArg {
+    Tls,
+    Starttls,
+    None,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Accounts to sync [default: all]
+    pub accounts: Vec<String>,
+    /// Only these folders (repeatable)
+    #[arg(long, value_name = "FOLDER")]
+    pub folder: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Accounts to watch [default: all]
+    pub accounts: Vec<String>,
+    /// Seconds between checks of folders IDLE does not cover
+    #[arg(long, default_value_t = 60)]
+    pub poll: u64,
+    /// Seconds one IDLE lasts before it is re-issued (at most 29 minutes)
+    #[arg(long, default_value_t = 300)]
+    pub idle: u64,
+}
+
+fn config_path(ctx: &Ctx) -> PathBuf {
+    ctx.config.clone()
+}
+
+fn load(ctx: &Ctx) -> anyhow::Result<Config> {
+    Ok(Config::load(&config_path(ctx))?)
+}
+
+fn pick<'a>(config: &'a Config, names: &[String]) -> anyhow::Result<Vec<&'a Account>> {
+    if config.accounts.is_empty() {
+        bail!(
+            "no accounts configured: add one with `rapport account add NAME --email you@example.com …`"
+        );
+    }
+    if names.is_empty() {
+        return Ok(config.accounts.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| config.account(n).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Cancels on Ctrl-C, so that a sync stops after its current window.
+fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelToken {
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+    cancel
+}
+
+pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
+    let path = config_path(ctx);
+    match cmd {
+        AccountCommand::Add(args) => add(ctx, &path, *args),
+        AccountCommand::List => {
+            let config = load(ctx)?;
+            if ctx.json {
+                fmt::json(&config.accounts)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut t = Table::new(&[
+                "NAME",
+                "ADDRESS",
+                "SERVER",
+                "SECURITY",
+                "AUTH",
+                "SECRET FROM",
+            ]);
+            for a in &config.accounts {
+                t.row(vec![
+                    a.name.clone(),
+                    a.email.clone(),
+                    format!("{}:{}", a.host, a.port()),
+                    format!("{:?}", a.security).to_lowercase(),
+                    format!("{:?}", a.auth).to_lowercase(),
+                    if a.password_env.is_some() {
+                        "environment".into()
+                    } else {
+                        "command".into()
+                    },
+                ]);
+            }
+            if t.is_empty() {
+                println!(
+                    "No accounts in {}. Add one: rapport account add NAME --email you@example.com",
+                    path.display()
+                );
+            } else {
+                t.print();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountCommand::Remove { name } => {
+            let mut config = load(ctx)?;
+            let before = config.accounts.len();
+            config.accounts.retain(|a| a.name != name);
+            if config.accounts.len() == before {
+                return Err(rapport_core::Error::NotFound {
+                    what: "account",
+                    name,
+                }
+                .into());
+            }
+            config.save(&path)?;
+            if !ctx.quiet {
+                eprintln!("Removed {name}; its mail stays in the database.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountCommand::Test { name } => {
+            let config = load(ctx)?;
+            let account = config.account(&name)?.clone();
+            let rt = runtime()?;
+            let result = rt.block_on(syncer::test_account(&account))?;
+            if ctx.json {
+                fmt::json(&result)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{} logged in to {}.", heading(&name), result.host);
+            println!("  capabilities: {}", result.capabilities.join(" "));
+            println!("  folders synced: {}", result.synced_folders.join(", "));
+            let skipped: Vec<&str> = result
+                .folders
+                .iter()
+                .filter(|f| !result.synced_folders.contains(&f.name))
+                .map(|f| f.name.as_str())
+                .collect();
+            if !skipped.is_empty() {
+                println!("  folders not synced: {}", skipped.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load(ctx)?;
+    if config.accounts.iter().any(|a| a.name == args.name) && !args.replace {
+        bail!(
+            "an account named '{}' exists already (use --replace to overwrite it)",
+            args.name
+        );
+    }
+    let email = args.email.clone().unwrap_or_default();
+    let preset = match args.provider {
+        Some(ProviderArg::Office365) => Some(office365()),
+        None => preset_for(&email),
+    };
+    let host = args
+        .host
+        .clone()
+        .or_else(|| preset.as_ref().map(|p| p.host.to_string()))
+        .ok_or_else(|| anyhow!("no --host given and {} is not a provider Rapport knows; pass --host (and --port, --security)", if email.is_empty() { "the account".to_string() } else { email.clone() }))?;
+    let security = match args.security {
+        Some(SecurityArg::Tls) => Security::Tls,
+        Some(SecurityArg::Starttls) => Security::Starttls,
+        Some(SecurityArg::None) => Security::None,
+        None => Security::Tls,
+    };
+    let auth = if args.oauth2_command.is_some() {
+        AuthKind::Xoauth2
+    } else if args.password_command.is_some() || args.password_env.is_some() {
+        AuthKind::Password
+    } else {
+        preset.as_ref().map(|p| p.auth).unwrap_or_default()
+    };
+    let account = Account {
+        name: args.name.clone(),
+        kind: "imap".into(),
+        email: email.clone(),
+        host,
+        port: args.port.or(preset.as_ref().map(|p| p.port)),
+        security,
+        user: args.user.clone().unwrap_or_else(|| email.clone()),
+        auth,
+        password_command: args.password_command,
+        password_env: args.password_env,
+        oauth2_token_command: args.oauth2_command,
+        ca_file: args.ca_file,
+        insecure: args.insecure,
+        folders: FolderPolicy {
+            junk: args.sync_junk,
+            trash: args.sync_trash,
+            drafts: args.sync_drafts,
+            exclude: args.exclude,
+            only: Vec::new(),
+        },
+    };
+    account.validate()?;
+    config.accounts.retain(|a| a.name != account.name);
+    config.accounts.push(account.clone());
+    config.save(path)?;
+    if ctx.json {
+        fmt::json(&account)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "Added {} ({}:{} {:?}) to {}.",
+        account.name,
+        account.host,
+        account.port(),
+        account.security,
+        path.display()
+    );
+    if let Some(p) = preset {
+        eprintln!("{}: {}", p.provider, p.note);
+    }
+    eprintln!(
+        "Next: rapport account test {0}   then   rapport sync {0}",
+        account.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One progress bar per folder, on a terminal.
+struct Bars {
+    multi: Option<MultiProgress>,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Self {
+        let on = !quiet && std::io::stderr().is_terminal();
+        Self {
+            multi: on.then(MultiProgress::new),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn update(&self, p: &SyncProgress) {
+        let Some(multi) = &self.multi else {
+            return;
+        };
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let key = format!("{}/{}", p.account, p.folder);
+        let bar = bars.entry(key.clone()).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(p.total.max(1)));
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix:30!} {bar:25} {pos}/{len} {per_sec} ETA {eta} {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(key);
+            bar
+        });
+        bar.set_length(p.total.max(1));
+        bar.set_position(p.done);
+        bar.set_message(format!("{} new", p.stored));
+        if p.finished {
+            bar.finish();
+        }
+    }
+}
+
+pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    let config = load(ctx)?;
+    let accounts: Vec<Account> = pick(&config, &args.accounts)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let engine = Arc::new(Engine::open(&ctx.db)?);
+    let rt = runtime()?;
+    let cancel = cancel_on_ctrl_c(&rt);
+    let bars = Arc::new(Bars::new(ctx.quiet || ctx.json));
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for account in &accounts {
+        let options = SyncOptions {
+            folders: args.folder.clone(),
+            window: syncer::WINDOW,
+        };
+        let b = Arc::clone(&bars);
+        let progress = move |p: &SyncProgress| b.update(p);
+        let result = rt.block_on(syncer::sync_account(
+            Arc::clone(&engine),
+            account,
+            &options,
+            &progress,
+            &cancel,
+        ));
+        match result {
+            Ok(report) => reports.push(serde_json::to_value(&report)?),
+            Err(e) => {
+                failed = true;
+                if !ctx.json {
+                    eprintln!("error: {}: {e}", account.name);
+                }
+                reports.push(serde_json::json!({
+                    "account": account.name,
+                    "error": {"code": e.code().as_str(), "message": e.to_string()},
+                }));
+            }
+        }
+    }
+    if ctx.json {
+        fmt::json(&reports)?;
+    } else if !ctx.quiet {
+        for r in &reports {
+            if r.get("error").is_some() {
+                continue;
+            }
+            eprintln!(
+                "{}: {} fetched, {} new, {} already stored, {} skipped in {:.1} s",
+                r["account"].as_str().unwrap_or(""),
+                r["fetched"],
+                r["stored"],
+                r["duplicates"],
+                r["skipped"],
+                r["elapsed_ms"].as_f64().unwrap_or(0.0) / 1000.0
+            );
+            for f in r["folders"].as_array().into_iter().flatten() {
+                let note = match (f["status"].as_str(), f.get("uidvalidity_change")) {
+                    (Some("error"), _) => format!(" error: {}", f["error"].as_str().unwrap_or("")),
+                    (_, Some(c)) => format!(" (UIDVALIDITY changed: {})", c.as_str().unwrap_or("")),
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "  {:<24} {:>6} new {:>6} known  {}{}",
+                    f["folder"].as_str().unwrap_or(""),
+                    f["stored"],
+                    f["duplicates"],
+                    f["status"].as_str().unwrap_or(""),
+                    note
+                );
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let config = load(ctx)?;
+    let accounts: Vec<Account> = pick(&config, &args.accounts)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let engine = Arc::new(Engine::open(&ctx.db)?);
+    let rt = runtime()?;
+    let cancel = cancel_on_ctrl_c(&rt);
+    let options = WatchOptions {
+        poll: Duration::from_secs(args.poll.max(5)),
+        idle: Duration::from_secs(args.idle.clamp(5, 29 * 60)),
+    };
+    let json = ctx.json;
+    let quiet = ctx.quiet;
+    if !quiet && !json {
+        eprintln!("Watching {} account(s); Ctrl-C stops.", accounts.len());
+    }
+    let stopped = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for account in accounts {
+            let engine = Arc::clone(&engine);
+            let cancel = cancel.clone();
+            let options = options.clone();
+            tasks.push(tokio::spawn(async move {
+                let events = move |e: &WatchEvent| {
+                    if json {
+                        if let Ok(line) = serde_json::to_string(e) {
+                            println!("{line}");
+                        }
+                    } else if !quiet {
+                        match e {
+                            WatchEvent::Connected { account, mode } => {
+                                eprintln!("{account}: connected ({mode})")
+                            }
+                            WatchEvent::Synced {
+                                account, stored, ..
+                            } => {
+                                eprintln!("{account}: {stored} new message(s) stored")
+                            }
+                            WatchEvent::Disconnected {
+                                account,
+                                error,
+                                retry_in_secs,
+                            } => {
+                                eprintln!("{account}: {error}; retrying in {retry_in_secs} s")
+                            }
+                            WatchEvent::Stopped { account, error } => {
+                                eprintln!("{account}: stopped: {error}")
+                            }
+                        }
+                    }
+                };
+                syncer::watch_account(engine, account, options, &events, &cancel).await
+            }));
+        }
+        let mut stopped = 0;
+        for t in tasks {
+            if !matches!(t.await, Ok(Ok(()))) {
+                stopped += 1;
+            }
+        }
+        stopped
+    });
+    Ok(if stopped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let config = load(ctx)?;
+    let engine = Engine::open(&ctx.db)?;
+    let states = engine.with_store(|s| s.folder_states(None))?;
+    if ctx.json {
+        let v: Vec<_> = config
+            .accounts
+            .iter()
+            .map(|a| {
+                let folders: Vec<_> = states.iter().filter(|s| s.account == a.name).collect();
+                serde_json::json!({"account": a.name, "host": a.host, "folders": folders})
+            })
+            .collect();
+        fmt::json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if config.accounts.is_empty() {
+        println!("No accounts. Add one: rapport account add NAME --email you@example.com");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = ctx.now;
+    let mut t = Table::new(&[
+        "ACCOUNT",
+        "FOLDER",
+        "LAST SYNC",
+        "MODE",
+        "MESSAGES",
+        "HISTORY",
+        "LAST ERROR",
+    ])
+    .max_width(6, 60);
+    let mut seen = std::collections::HashSet::new();
+    for a in &config.accounts {
+        let mine: Vec<_> = states.iter().filter(|s| s.account == a.name).collect();
+        if mine.is_empty() {
+            t.row(vec![
+                a.name.clone(),
+                "—".into(),
+                "never".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        for s in mine {
+            if !seen.insert((s.account.clone(), s.folder.clone())) {
+                continue;
+            }
+            t.row(vec![
+                a.name.clone(),
+                s.folder.clone(),
+                if s.last_sync > 0 {
+                    format!("{} ago", human_age(now - s.last_sync))
+                } else {
+                    "never".into()
+                },
+                s.mode.clone(),
+                s.message_count.to_string(),
+                if s.backfill_below <= 1 {
+                    "complete".into()
+                } else {
+                    format!("below UID {}", s.backfill_below)
+                },
+                s.last_error.clone(),
+            ]);
+        }
+    }
+    t.print();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    let config = load(ctx)?;
+    let account = config.account(name)?.clone();
+    let engine = Arc::new(Engine::open(&ctx.db)?);
+    let rt = runtime()?;
+    let report = rt.block_on(syncer::audit_account(engine, &account))?;
+    if ctx.json {
+        fmt::json(&report)?;
+    } else {
+        for f in &report.folders {
+            println!(
+                "{}  {} on the server, {} in the store, {} gap(s)",
+                heading(&f.folder),
+                f.on_server,
+                f.in_store,
+                f.gaps.len()
+            );
+            for g in f.gaps.iter().take(50) {
+                println!("  UID {:<8} <{}>  {}", g.uid, g.message_id, g.reason);
+            }
+            if f.gaps.len() > 50 {
+                println!("  … and {} more (--json lists all)", f.gaps.len() - 50);
+            }
+        }
+        println!(
+            "{}",
+            if report.gaps == 0 {
+                "No gaps: every message on the server is in the store.".to_string()
+            } else {
+                format!("{} gap(s).", report.gaps)
+            }
+        );
+    }
+    Ok(if report.gaps == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,402 @@
+//! Accounts: a TOML file the user can read and edit, presets for well-known providers, and
+//! secrets fetched at connect time from a command or an environment variable (never stored,
+//! never logged).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Tls,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No encryption: only for 127.0.0.1/localhost unless `insecure` is set.
+    None,
+}
+
+impl Security {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tls" | "ssl" => Some(Security::Tls),
+            "starttls" => Some(Security::Starttls),
+            "none" | "plain" => Some(Security::None),
+            _ => None,
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::Tls => 993,
+            Security::Starttls | Security::None => 143,
+        }
+    }
+}
+
+/// How the user proves who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// IMAP LOGIN with a password.
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an OAuth2 access token (Gmail, Outlook.com, Office 365).
+    Xoauth2,
+}
+
+/// Which folders a sync covers beyond INBOX, Sent, Archive and user folders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderPolicy {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub junk: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trash: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drafts: bool,
+    /// Folder names never synced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// When set, only these folders are synced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+}
+
+/// One mail account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub name: String,
+    #[serde(default = "imap_kind")]
+    pub kind: String,
+    /// The account's address: it becomes one of the user's identities.
+    #[serde(default)]
+    pub email: String,
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: Security,
+    pub user: String,
+    #[serde(default)]
+    pub auth: AuthKind,
+    /// A command whose first line of output is the password (e.g. `pass show mail/work`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+    /// An environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// A command whose first line of output is an OAuth2 access token (for XOAUTH2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2_token_command: Option<String>,
+    /// A PEM file of extra trusted certificate authorities (a private CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Allows `security = "none"` to a host other than loopback.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    #[serde(default)]
+    pub folders: FolderPolicy,
+}
+
+fn imap_kind() -> String {
+    "imap".into()
+}
+
+impl Account {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.security.default_port())
+    }
+
+    /// Whether `host` is this machine (plaintext is allowed there).
+    pub fn is_loopback(&self) -> bool {
+        matches!(
+            self.host.trim_start_matches('[').trim_end_matches(']'),
+            "127.0.0.1" | "localhost" | "::1"
+        ) || self.host.starts_with("127.")
+    }
+
+    /// Checks the account is complete and safe to use.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Error::InvalidInput(format!("account '{}': {what}", self.name));
+        if self.name.trim().is_empty() || self.name.contains(char::is_whitespace) {
+            return Err(Error::InvalidInput(
+                "an account needs a name without spaces".into(),
+            ));
+        }
+        if self.kind != "imap" {
+            return Err(bad(format!(
+                "kind '{}' is not supported (only imap)",
+                self.kind
+            )));
+        }
+        if self.host.trim().is_empty() {
+            return Err(bad("no host".into()));
+        }
+        if self.user.trim().is_empty() {
+            return Err(bad("no user".into()));
+        }
+        if self.security == Security::None && !self.is_loopback() && !self.insecure {
+            return Err(bad(format!(
+                "refusing an unencrypted connection to {}: use security \"tls\" or \"starttls\" (or --insecure if you really mean it)",
+                self.host
+            )));
+        }
+        match self.auth {
+            AuthKind::Password
+                if self.password_command.is_none() && self.password_env.is_none() =>
+            {
+                Err(bad(
+                    "no password source: set password_command or password_env".into(),
+                ))
+            }
+            AuthKind::Xoauth2 if self.oauth2_token_command.is_none() => {
+                Err(bad("XOAUTH2 needs oauth2_token_command".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The password or token, from its command or environment variable. Never logged.
+    pub fn secret(&self) -> Result<String> {
+        let (command, env) = match self.auth {
+            AuthKind::Password => (
+                self.password_command.as_deref(),
+                self.password_env.as_deref(),
+            ),
+            AuthKind::Xoauth2 => (self.oauth2_token_command.as_deref(), None),
+        };
+        if let Some(var) = env {
+            return std::env::var(var).map_err(|_| Error::Auth {
+                account: self.name.clone(),
+                detail: format!("the environment variable {var} is not set"),
+            });
+        }
+        let Some(cmd) = command else {
+            return Err(Error::Auth {
+                account: self.name.clone(),
+                detail: "no password source configured".into(),
+            });
+        };
+        let output = if cfg!(windows) {
+            std::process::Command::new("cmd").args(["/C", cmd]).output()
+        } else {
+            std::process::Command::new("sh").args(["-c", cmd]).output()
+        }
+        .map_err(|e| Error::Auth {
+            account: self.name.clone(),
+            detail: format!("cannot run the password command: {e}"),
+        })?;
+        if !output.status.success() {
+            return Err(Error::Auth {
+                account: self.name.clone(),
+                detail: format!("the password command failed ({})", output.status),
+            });
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let secret = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        if secret.is_empty() {
+            return Err(Error::Auth {
+                account: self.name.clone(),
+                detail: "the password command printed nothing".into(),
+            });
+        }
+        Ok(secret.to_string())
+    }
+}
+
+/// Server settings of well-known providers, found from the address's domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preset {
+    pub provider: &'static str,
+    pub host: &'static str,
+    pub port: u16,
+    pub auth: AuthKind,
+    /// What the user must do on the provider's side.
+    pub note: &'static str,
+}
+
+pub fn preset_for(email: &str) -> Option<Preset> {
+    let domain = email.rsplit('@').next()?.to_ascii_lowercase();
+    let p = |provider, host, auth, note| Preset {
+        provider,
+        host,
+        port: 993,
+        auth,
+        note,
+    };
+    Some(match domain.as_str() {
+        "gmail.com" | "googlemail.com" => p(
+            "Gmail",
+            "imap.gmail.com",
+            AuthKind::Xoauth2,
+            "Gmail needs an OAuth2 token command (or an app password with --password-command).",
+        ),
+        "icloud.com" | "me.com" | "mac.com" => p(
+            "iCloud",
+            "imap.mail.me.com",
+            AuthKind::Password,
+            "iCloud needs an app-specific password (appleid.apple.com → Sign-In and Security).",
+        ),
+        "yahoo.com" | "ymail.com" | "rocketmail.com" => p(
+            "Yahoo",
+            "imap.mail.yahoo.com",
+            AuthKind::Password,
+            "Yahoo needs an app password (Account security → Generate app password).",
+        ),
+        "outlook.com" | "hotmail.com" | "live.com" | "msn.com" => p(
+            "Outlook.com",
+            "outlook.office365.com",
+            AuthKind::Xoauth2,
+            "Outlook.com accepts only OAuth2 (scope https://outlook.office.com/IMAP.AccessAsUser.All).",
+        ),
+        "fastmail.com" | "fastmail.fm" | "messagingengine.com" => p(
+            "Fastmail",
+            "imap.fastmail.com",
+            AuthKind::Password,
+            "Fastmail needs an app password (Settings → Privacy & Security → App passwords).",
+        ),
+        _ => return None,
+    })
+}
+
+/// The Office 365 preset, for work addresses on any domain (`--provider office365`).
+pub fn office365() -> Preset {
+    Preset {
+        provider: "Office 365",
+        host: "outlook.office365.com",
+        port: 993,
+        auth: AuthKind::Xoauth2,
+        note: "Exchange Online accepts only OAuth2 (scope https://outlook.office.com/IMAP.AccessAsUser.All); your admin must allow IMAP.",
+    }
+}
+
+/// The accounts file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<Account>,
+}
+
+impl Config {
+    /// Reads the file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for a in &config.accounts {
+            if !seen.insert(a.name.as_str()) {
+                return Err(Error::Config {
+                    path: path.to_path_buf(),
+                    detail: format!("account '{}' is defined twice", a.name),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Writes the file atomically, readable by the user only.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("cannot serialise the configuration: {e}")))?;
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(&tmp, e))?;
+        }
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    pub fn account(&self, name: &str) -> Result<&Account> {
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| Error::not_found("account", name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            name: "work".into(),
+            kind: "imap".into(),
+            email: "me@example.com".into(),
+            host: "imap.example.com".into(),
+            port: None,
+            security: Security::Tls,
+            user: "me".into(),
+            auth: AuthKind::Password,
+            password_command: Some("echo s3cret".into()),
+            password_env: None,
+            oauth2_token_command: None,
+            ca_file: None,
+            insecure: false,
+            folders: FolderPolicy::default(),
+        }
+    }
+
+    #[test]
+    fn plaintext_only_to_loopback() {
+        let mut a = account();
+        a.security = Security::None;
+        assert!(a.validate().is_err());
+        a.host = "127.0.0.1".into();
+        assert!(a.validate().is_ok());
+        a.host = "mail.example.com".into();
+        a.insecure = true;
+        assert!(a.validate().is_ok());
+    }
+
+    #[test]
+    fn secrets_come_from_commands_and_env() {
+        let a = account();
+        assert_eq!(a.secret().unwrap(), "s3cret");
+        let mut b = account();
+        b.password_command = None;
+        b.password_env = Some("RAPPORT_TEST_SECRET_UNSET_VAR".into());
+        let err = b.secret().unwrap_err().to_string();
+        assert!(err.contains("RAPPORT_TEST_SECRET_UNSET_VAR") && !err.contains("s3cret"));
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        let config = Config {
+            accounts: vec![account()],
+        };
+        config.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), config);
+        std::fs::write(&path, "[[account]]\nname = 3\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("accounts.toml"), "{err}");
+    }
+
+    #[test]
+    fn presets() {
+        assert_eq!(preset_for("x@gmail.com").unwrap().host, "imap.gmail.com");
+        assert_eq!(preset_for("x@icloud.com").unwrap().host, "imap.mail.me.com");
+        assert_eq!(preset_for("x@hotmail.com").unwrap().auth, AuthKind::Xoauth2);
+        assert!(preset_for("x@example.org").is_none());
+    }
+}

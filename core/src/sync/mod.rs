@@ -1,0 +1,4 @@
+//! Transports: they connect to mail servers and move header bytes; they never parse mail and
+//! keep no state of their own (the syncer stores it with the mail, in one transaction).
+
+pub mod imap;
