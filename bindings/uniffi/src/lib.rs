@@ -3,6 +3,7 @@
 //! error mapping and runtime setup only; the logic is in `rapport-core`.
 
 mod error;
+mod handoff;
 mod rapport;
 mod types;
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use rapport_core::{self as core, Engine};
 
 use crate::error::RapportError;
+use crate::handoff;
 use crate::types::*;
 
 type Reply<T> = Result<T, RapportError>;
@@ -30,20 +31,25 @@ fn runtime() -> Reply<&'static tokio::runtime::Runtime> {
         .map_err(|e| RapportError::Internal(format!("cannot start the worker runtime: {e}")))
 }
 
-/// Runs `f` on the blocking pool and waits for it without blocking the caller's thread.
+/// Runs `f` on the blocking pool and waits for it without blocking the caller's thread. A panic
+/// in the core becomes an `Internal` error.
 async fn run<T, F>(engine: &Arc<Engine>, f: F) -> Reply<T>
 where
     T: Send + 'static,
     F: FnOnce(&Engine) -> core::Result<T> + Send + 'static,
 {
     let engine = Arc::clone(engine);
-    let handle = runtime()?.spawn_blocking(move || f(&engine));
-    match handle.await {
-        Ok(r) => r.map_err(RapportError::from),
-        Err(e) => Err(RapportError::Internal(format!(
-            "the worker thread failed: {e}"
-        ))),
-    }
+    let (result, sender) = handoff::channel();
+    runtime()?.spawn_blocking(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&engine)));
+        sender.send(match outcome {
+            Ok(r) => r.map_err(RapportError::from),
+            Err(_) => Err(RapportError::Internal(
+                "the call panicked; the database handle may be unusable".into(),
+            )),
+        });
+    });
+    result.await
 }
 
 /// A flag that stops long work (an import, a sync) at its next check: the work then fails with

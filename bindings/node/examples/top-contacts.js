@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+'use strict'
+// Top contacts of a maildir (or mbox, or directory of .eml files).
+//
+//   node examples/top-contacts.js ~/Maildir [--me you@example.com]... [--db rapport.db] [--limit 10]
+//
+// Without --db the database is a temporary in-memory one. Without --me nothing is known to be
+// yours, so everyone who wrote is counted (policy sent-and-received).
+const { Rapport } = require('..')
+
+function parse(argv) {
+  const o = { paths: [], me: [], db: null, limit: 10 }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--me') o.me.push(argv[++i])
+    else if (a === '--db') o.db = argv[++i]
+    else if (a === '--limit') o.limit = Number(argv[++i])
+    else o.paths.push(a)
+  }
+  if (o.paths.length === 0) {
+    console.error('usage: top-contacts.js MAILDIR... [--me ADDRESS]... [--db FILE] [--limit N]')
+    process.exit(2)
+  }
+  return o
+}
+
+async function main() {
+  const o = parse(process.argv.slice(2))
+  const db = o.db ? Rapport.open(o.db) : Rapport.openInMemory()
+  try {
+    for (const me of o.me) await db.addIdentity(me)
+    await db.setPolicy('sent-and-received')
+    const summary = await db.importPaths(o.paths, {}, (p) => {
+      if (process.stderr.isTTY) process.stderr.write(`\r${p.messages} messages read`)
+    })
+    if (process.stderr.isTTY) process.stderr.write('\n')
+    console.log(`Imported ${summary.messagesRead} messages (${summary.stored} new) in ${summary.elapsedMs} ms.`)
+    const top = await db.contacts({ sort: 'messages', limit: o.limit })
+    if (top.length === 0) {
+      console.log('No contacts. Mailing-list mail makes contacts only in threads you took part in: pass your addresses with --me.')
+    }
+    for (const [i, c] of top.entries()) {
+      const who = c.name ? `${c.name} <${c.email}>` : c.email
+      console.log(`${String(i + 1).padStart(2)}. ${who}: ${c.inboundCount} in, ${c.outboundCount} out, ${c.threadCount} threads, last ${c.lastContact ?? 'never'}`)
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+main().catch((e) => {
+  console.error(`error (${e.code}): ${e.message}`)
+  process.exit(1)
+})
