@@ -60,6 +60,13 @@ export declare class Rapport {
   ingest(raw: Uint8Array, source: SourceRef, sent?: boolean | undefined | null): Promise<Captured>
   /** For each Message-ID (with or without angle brackets), whether it is stored. */
   have(messageIds: Array<string>): Promise<Array<boolean>>
+  /**
+   * Syncs one IMAP account once: new mail first, then history, headers only, each window
+   * committed with the folder's position (an interrupted sync resumes). `onProgress` is
+   * called after every window; `cancel.cancel()` stops it with `Cancelled`. Rejects with
+   * `Network` or `Auth` when the server cannot be reached or refuses the login.
+   */
+  syncAccount(account: SyncAccount, options?: SyncOptions | undefined | null, onProgress?: ((progress: SyncProgress) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<SyncReport>
   /** The user's own addresses, and candidates seen in Sent folders. */
   identities(): Promise<Array<Identity>>
   /**
@@ -260,6 +267,23 @@ export interface Explanation {
   contactId?: number
 }
 
+/** What a sync did in one folder. */
+export interface FolderReport {
+  folder: string
+  /** `inbox`, `sent`, `archive`, `all`, `junk`, `trash`, `drafts`, `flagged`, if known. */
+  specialUse?: string
+  uidvalidity: number
+  fetched: number
+  stored: number
+  duplicates: number
+  skipped: number
+  /** `synced`, `unchanged` or `error`. */
+  status: string
+  /** `reapproved` or `rebuilt` when the folder's UIDVALIDITY changed. */
+  uidvalidityChange?: string
+  error?: string
+}
+
 /** One of the user's own addresses (or a candidate seen in a Sent folder). */
 export interface Identity {
   email: string
@@ -374,6 +398,70 @@ export interface Stats {
   byDirection: Record<string, number>
   firstDate?: string
   lastDate?: string
+}
+
+/**
+ * An IMAP account to sync (the same fields as an `accounts.toml` entry of the CLI). The secret
+ * comes from `passwordEnv` or `passwordCommand` (or `oauth2TokenCommand` for XOAUTH2), never
+ * from the object itself.
+ */
+export interface SyncAccount {
+  /** A name without spaces; sync state is kept per account name. */
+  name: string
+  host: string
+  /** Default: 993 for `tls`, 143 otherwise. */
+  port?: number
+  /** `tls` (default), `starttls` or `none` (loopback only, unless `insecure`). */
+  security?: 'tls' | 'starttls' | 'none'
+  user: string
+  /** The account's own address (it becomes an identity). */
+  email?: string
+  /** `password` (default) or `xoauth2`. */
+  auth?: 'password' | 'xoauth2'
+  /** An environment variable holding the password. */
+  passwordEnv?: string
+  /** A shell command printing the password. */
+  passwordCommand?: string
+  /** A shell command printing an OAuth2 access token (for `xoauth2`). */
+  oauth2TokenCommand?: string
+  /** A PEM file of extra trusted CA certificates. */
+  caFile?: string
+  /** Allow an unencrypted connection to a non-loopback host. */
+  insecure?: boolean
+  /** Also sync Junk, Trash and Drafts. */
+  junk?: boolean
+  trash?: boolean
+  drafts?: boolean
+  /** Folders never to sync. */
+  exclude?: Array<string>
+}
+
+/** Options for {@link Rapport.syncAccount}. */
+export interface SyncOptions {
+  /** Only these folders (default: every folder the account selects). */
+  folders?: Array<string>
+}
+
+/** Where a folder's sync stands; passed to the progress callback after every window. */
+export interface SyncProgress {
+  account: string
+  folder: string
+  /** Messages this sync will fetch in the folder. */
+  total: number
+  done: number
+  stored: number
+  finished: boolean
+}
+
+/** What a sync of one account did. */
+export interface SyncReport {
+  account: string
+  folders: Array<FolderReport>
+  fetched: number
+  stored: number
+  duplicates: number
+  skipped: number
+  elapsedMs: number
 }
 
 /** One thread in a list. */

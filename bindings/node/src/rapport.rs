@@ -7,12 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use napi::bindgen_prelude::{AsyncTask, Env, Uint8Array};
+use napi::bindgen_prelude::{AsyncTask, Env, PromiseRaw, Uint8Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use rapport_core::{self as core, Engine};
 
 use crate::error::{Answer, to_js};
 use crate::import::{CancelToken, ImportJob, ProgressCallback};
+
+/// The sync progress callback.
+type SyncProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, napi::Status, false>;
 use crate::types::*;
 
 /// An open Rapport database.
@@ -153,6 +157,41 @@ impl Rapport {
     #[napi(ts_return_type = "Promise<Array<boolean>>")]
     pub async fn have(&self, message_ids: Vec<String>) -> Reply<Vec<bool>> {
         self.run(move |e| e.have(&message_ids)).await
+    }
+
+    /// Syncs one IMAP account once: new mail first, then history, headers only, each window
+    /// committed with the folder's position (an interrupted sync resumes). `onProgress` is
+    /// called after every window; `cancel.cancel()` stops it with `Cancelled`. Rejects with
+    /// `Network` or `Auth` when the server cannot be reached or refuses the login.
+    #[napi(ts_return_type = "Promise<SyncReport>")]
+    pub fn sync_account<'env>(
+        &self,
+        env: &'env Env,
+        account: SyncAccount,
+        options: Option<SyncOptions>,
+        #[napi(ts_arg_type = "((progress: SyncProgress) => void) | undefined | null")]
+        on_progress: Option<SyncProgressCallback>,
+        cancel: Option<&CancelToken>,
+    ) -> napi::Result<PromiseRaw<'env, Answer<SyncReport>>> {
+        let engine = Arc::clone(&self.engine);
+        let account = account.to_core();
+        let options = options.unwrap_or_default().to_core();
+        let cancel = cancel.map(|c| c.inner.clone()).unwrap_or_default();
+        let work = async move {
+            let account = account?;
+            let progress = |p: &core::syncer::SyncProgress| {
+                if let Some(cb) = &on_progress {
+                    cb.call(
+                        SyncProgress::from(p),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                }
+            };
+            core::syncer::sync_account(engine, &account, &options, &progress, &cancel).await
+        };
+        env.spawn_future_with_callback(async move { Ok(work.await) }, |_, r| {
+            Ok(Answer(r.map(SyncReport::from)))
+        })
     }
 
     // ----- identities, policy, rules -----

@@ -8,7 +8,7 @@ mod rapport;
 mod types;
 
 pub use error::RapportError;
-pub use rapport::{CancelToken, ImportProgressListener, Rapport};
+pub use rapport::{CancelToken, ImportProgressListener, Rapport, SyncProgressListener};
 pub use types::*;
 
 uniffi::setup_scaffolding!();

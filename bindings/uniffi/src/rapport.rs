@@ -82,6 +82,12 @@ pub trait ImportProgressListener: Send + Sync {
     fn on_progress(&self, progress: ImportProgress);
 }
 
+/// Receives a sync's progress after every window (on a worker thread).
+#[uniffi::export(with_foreign)]
+pub trait SyncProgressListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
 /// An open Rapport database.
 #[derive(uniffi::Object)]
 pub struct Rapport {
@@ -189,6 +195,39 @@ impl Rapport {
     /// For each Message-ID (with or without angle brackets), whether it is stored.
     pub async fn have(&self, message_ids: Vec<String>) -> Reply<Vec<bool>> {
         run(&self.engine, move |e| e.have(&message_ids)).await
+    }
+
+    /// Syncs one IMAP account once: new mail first, then history, headers only, each window
+    /// committed with the folder's position (an interrupted sync resumes). `listener` hears
+    /// progress after every window; `cancel.cancel()` stops it with `Cancelled`. Fails with
+    /// `Network` or `Auth` when the server cannot be reached or refuses the login.
+    #[uniffi::method(default(options = None, listener = None, cancel = None))]
+    pub async fn sync_account(
+        &self,
+        account: SyncAccount,
+        options: Option<SyncOptions>,
+        listener: Option<Arc<dyn SyncProgressListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Reply<SyncReport> {
+        let engine = Arc::clone(&self.engine);
+        let account = account.to_core();
+        let options = options.unwrap_or_default().to_core();
+        let cancel = cancel.map(|c| c.inner.clone()).unwrap_or_default();
+        let (result, sender) = handoff::channel();
+        runtime()?.spawn(async move {
+            let report = async {
+                let account = account?;
+                let progress = |p: &core::syncer::SyncProgress| {
+                    if let Some(l) = &listener {
+                        l.on_progress(SyncProgress::from(p));
+                    }
+                };
+                core::syncer::sync_account(engine, &account, &options, &progress, &cancel).await
+            }
+            .await;
+            sender.send(report.map(SyncReport::from).map_err(RapportError::from));
+        });
+        result.await
     }
 
     // ----- identities, policy, rules -----

@@ -771,3 +771,203 @@ impl From<core::Rule> for Rule {
         }
     }
 }
+
+// ----- IMAP sync -----
+
+/// An IMAP account to sync (the same fields as an `accounts.toml` entry of the CLI). The secret
+/// comes from `password_env` or `password_command` (or `oauth2_token_command` for XOAUTH2), never
+/// from the object itself.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncAccount {
+    /// A name without spaces; sync state is kept per account name.
+    pub name: String,
+    pub host: String,
+    /// Default: 993 for `tls`, 143 otherwise.
+    #[uniffi(default)]
+    pub port: Option<u32>,
+    /// `tls` (default), `starttls` or `none` (loopback only, unless `insecure`).
+    #[uniffi(default)]
+    pub security: Option<String>,
+    pub user: String,
+    /// The account's own address (it becomes an identity).
+    #[uniffi(default)]
+    pub email: Option<String>,
+    /// `password` (default) or `xoauth2`.
+    #[uniffi(default)]
+    pub auth: Option<String>,
+    /// An environment variable holding the password.
+    #[uniffi(default)]
+    pub password_env: Option<String>,
+    /// A shell command printing the password.
+    #[uniffi(default)]
+    pub password_command: Option<String>,
+    /// A shell command printing an OAuth2 access token (for `xoauth2`).
+    #[uniffi(default)]
+    pub oauth2_token_command: Option<String>,
+    /// A PEM file of extra trusted CA certificates.
+    #[uniffi(default)]
+    pub ca_file: Option<String>,
+    /// Allow an unencrypted connection to a non-loopback host.
+    #[uniffi(default)]
+    pub insecure: Option<bool>,
+    /// Also sync Junk, Trash and Drafts.
+    #[uniffi(default)]
+    pub junk: Option<bool>,
+    #[uniffi(default)]
+    pub trash: Option<bool>,
+    #[uniffi(default)]
+    pub drafts: Option<bool>,
+    /// Folders never to sync.
+    #[uniffi(default)]
+    pub exclude: Option<Vec<String>>,
+}
+
+impl SyncAccount {
+    pub fn to_core(&self) -> core::Result<core::config::Account> {
+        use core::config::{Account, AuthKind, FolderPolicy, Security};
+        let security = match self.security.as_deref() {
+            None => Security::default(),
+            Some(s) => Security::parse(s).ok_or_else(|| {
+                invalid(format!(
+                    "unknown security '{s}' (use tls, starttls or none)"
+                ))
+            })?,
+        };
+        let auth = match self.auth.as_deref() {
+            None | Some("password") => AuthKind::Password,
+            Some("xoauth2") => AuthKind::Xoauth2,
+            Some(s) => {
+                return Err(invalid(format!(
+                    "unknown auth '{s}' (use password or xoauth2)"
+                )));
+            }
+        };
+        let port = self
+            .port
+            .map(|p| u16::try_from(p).map_err(|_| invalid(format!("port {p} is out of range"))))
+            .transpose()?;
+        Ok(Account {
+            name: self.name.clone(),
+            kind: "imap".into(),
+            email: self.email.clone().unwrap_or_default(),
+            host: self.host.clone(),
+            port,
+            security,
+            user: self.user.clone(),
+            auth,
+            password_command: self.password_command.clone(),
+            password_env: self.password_env.clone(),
+            oauth2_token_command: self.oauth2_token_command.clone(),
+            ca_file: self.ca_file.clone().map(std::path::PathBuf::from),
+            insecure: self.insecure.unwrap_or(false),
+            folders: FolderPolicy {
+                junk: self.junk.unwrap_or(false),
+                trash: self.trash.unwrap_or(false),
+                drafts: self.drafts.unwrap_or(false),
+                exclude: self.exclude.clone().unwrap_or_default(),
+                only: Vec::new(),
+            },
+        })
+    }
+}
+
+/// Options for `Rapport::sync_account`.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct SyncOptions {
+    /// Only these folders (default: every folder the account selects).
+    #[uniffi(default)]
+    pub folders: Option<Vec<String>>,
+}
+
+impl SyncOptions {
+    pub fn to_core(&self) -> core::syncer::SyncOptions {
+        core::syncer::SyncOptions {
+            folders: self.folders.clone().unwrap_or_default(),
+            window: core::syncer::WINDOW,
+        }
+    }
+}
+
+/// Where a folder's sync stands; passed to the progress callback after every window.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncProgress {
+    pub account: String,
+    pub folder: String,
+    /// Messages this sync will fetch in the folder.
+    pub total: i64,
+    pub done: i64,
+    pub stored: i64,
+    pub finished: bool,
+}
+
+impl From<&core::syncer::SyncProgress> for SyncProgress {
+    fn from(p: &core::syncer::SyncProgress) -> Self {
+        Self {
+            account: p.account.clone(),
+            folder: p.folder.clone(),
+            total: count(p.total),
+            done: count(p.done),
+            stored: count(p.stored),
+            finished: p.finished,
+        }
+    }
+}
+
+/// What a sync did in one folder.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FolderReport {
+    pub folder: String,
+    /// `inbox`, `sent`, `archive`, `all`, `junk`, `trash`, `drafts`, `flagged`, if known.
+    pub special_use: Option<String>,
+    pub uidvalidity: u32,
+    pub fetched: i64,
+    pub stored: i64,
+    pub duplicates: i64,
+    pub skipped: i64,
+    /// `synced`, `unchanged` or `error`.
+    pub status: String,
+    /// `reapproved` or `rebuilt` when the folder's UIDVALIDITY changed.
+    pub uidvalidity_change: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What a sync of one account did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncReport {
+    pub account: String,
+    pub folders: Vec<FolderReport>,
+    pub fetched: i64,
+    pub stored: i64,
+    pub duplicates: i64,
+    pub skipped: i64,
+    pub elapsed_ms: i64,
+}
+
+impl From<core::syncer::SyncReport> for SyncReport {
+    fn from(r: core::syncer::SyncReport) -> Self {
+        Self {
+            account: r.account,
+            folders: r
+                .folders
+                .into_iter()
+                .map(|f| FolderReport {
+                    folder: f.folder,
+                    special_use: f.special_use.map(|s| format!("{s:?}").to_lowercase()),
+                    uidvalidity: f.uidvalidity,
+                    fetched: count(f.fetched),
+                    stored: count(f.stored),
+                    duplicates: count(f.duplicates),
+                    skipped: count(f.skipped),
+                    status: f.status,
+                    uidvalidity_change: f.uidvalidity_change,
+                    error: f.error,
+                })
+                .collect(),
+            fetched: count(r.fetched),
+            stored: count(r.stored),
+            duplicates: count(r.duplicates),
+            skipped: count(r.skipped),
+            elapsed_ms: count(r.elapsed_ms),
+        }
+    }
+}
