@@ -503,9 +503,14 @@ pub fn import(
     let (rx, reader) = spawn_reader(paths.to_vec(), options.snippet);
     let mut last_report = Instant::now();
     let mut cancelled = false;
+    // A large import into a small database builds its query indexes once at the end.
+    let bulk = totals.files >= 1000 && totals.files as i64 > store.message_count_estimate()?;
     let mut writer = store.writer(crate::time::now())?;
     if let Some(p) = options.policy {
         writer.override_policy(p);
+    }
+    if bulk {
+        writer.defer_indexes()?;
     }
     let mut in_batch = 0usize;
     loop {

@@ -18,6 +18,44 @@ pub use write::{BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipa
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
+/// Secondary indexes that only queries and aggregate recomputation use. A bulk import drops
+/// them and builds them again at the end (sorted builds are much cheaper than maintaining them
+/// row by row); opening a database re-creates any a killed import left missing.
+pub(crate) const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    (
+        "participant_address",
+        "CREATE INDEX IF NOT EXISTS participant_address ON participant(address_id, role)",
+    ),
+    (
+        "message_reply_to",
+        "CREATE INDEX IF NOT EXISTS message_reply_to ON message(reply_to_mid)",
+    ),
+    (
+        "node_message",
+        "CREATE INDEX IF NOT EXISTS node_message ON node(message_id)",
+    ),
+    (
+        "source_message",
+        "CREATE INDEX IF NOT EXISTS source_message ON source(message_id)",
+    ),
+    (
+        "thread_last",
+        "CREATE INDEX IF NOT EXISTS thread_last ON thread(last_direction, last_counted_date)",
+    ),
+    (
+        "thread_last_date",
+        "CREATE INDEX IF NOT EXISTS thread_last_date ON thread(last_date)",
+    ),
+];
+
+/// Creates any deferrable index that is missing.
+pub(crate) fn ensure_indexes(conn: &Connection) -> Result<()> {
+    for (_, sql) in DEFERRABLE_INDEXES {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -59,7 +97,41 @@ impl Store {
         };
         store.configure().map_err(|e| store.classify(e))?;
         store.migrate().map_err(|e| store.classify(e))?;
+        store.repair_indexes().map_err(|e| store.classify(e))?;
         Ok(store)
+    }
+
+    /// Re-creates indexes a killed bulk import left dropped — unless an import is running right
+    /// now (it holds the write lock and rebuilds them itself when it finishes).
+    fn repair_indexes(&mut self) -> Result<()> {
+        let present: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
+             ('participant_address', 'message_reply_to', 'node_message', 'source_message',
+              'thread_last', 'thread_last_date')",
+            [],
+            |r| r.get(0),
+        )?;
+        if present as usize == DEFERRABLE_INDEXES.len() {
+            return Ok(());
+        }
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let locked = self.conn.execute_batch("BEGIN IMMEDIATE");
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if locked.is_err() {
+            tracing::debug!("indexes are being rebuilt by a running import");
+            return Ok(());
+        }
+        let built = ensure_indexes(&self.conn);
+        self.conn
+            .execute_batch(if built.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        built
+    }
+
+    /// Roughly how many messages are stored (cheap: the highest row id).
+    pub fn message_count_estimate(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM message", [], |r| r.get(0))?)
     }
 
     /// A private database in memory (tests, dry runs of the demo).

@@ -101,6 +101,8 @@ pub struct Writer<'c> {
     effects: BatchEffects,
     start_message: i64,
     start_contact: i64,
+    /// Secondary indexes were dropped for a bulk load and must be rebuilt before settling.
+    indexes_deferred: bool,
 }
 
 struct NodeRow {
@@ -148,6 +150,7 @@ impl<'c> Writer<'c> {
             effects: BatchEffects::default(),
             start_message: 0,
             start_contact: 0,
+            indexes_deferred: false,
         };
         w.identities = IdentitySet::new(w.strings("SELECT key FROM identity WHERE confirmed = 1")?);
         w.rules = RuleSet::new(
@@ -190,6 +193,28 @@ impl<'c> Writer<'c> {
             .prepare_cached(sql)?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Drops the secondary indexes only queries need, for a bulk load; [`Writer::finish`] builds
+    /// them again (and so does opening the database, if this writer is killed).
+    pub fn defer_indexes(&mut self) -> Result<()> {
+        for (name, _) in super::DEFERRABLE_INDEXES {
+            self.conn
+                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        self.indexes_deferred = true;
+        // Fewer, larger checkpoints while the bulk load runs.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        Ok(())
+    }
+
+    fn restore_indexes(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.indexes_deferred) {
+            super::ensure_indexes(self.conn)?;
+            self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        }
+        Ok(())
     }
 
     /// Uses `policy` for this writer only (`rapport import --policy`), without storing it.
@@ -839,6 +864,7 @@ impl<'c> Writer<'c> {
     /// [`Writer::finish`], by this process or any later one).
     pub fn finish_pending(mut self) -> Result<BatchEffects> {
         self.flush_batch()?;
+        self.restore_indexes()?;
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
         Ok(self.effects)
@@ -847,6 +873,7 @@ impl<'c> Writer<'c> {
     /// Recomputes every aggregate the writer touched and commits.
     pub fn finish(mut self) -> Result<BatchEffects> {
         self.flush_batch()?;
+        self.restore_indexes()?;
         self.settle()?;
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
@@ -857,6 +884,7 @@ impl<'c> Writer<'c> {
     /// and rolls everything back (`import --dry-run`).
     pub fn finish_dry(mut self) -> Result<DryRunFindings> {
         self.flush_batch()?;
+        self.restore_indexes()?;
         self.settle()?;
         let entry = |r: &rusqlite::Row<'_>| -> rusqlite::Result<DryRunEntry> {
             Ok(DryRunEntry {
