@@ -3,7 +3,8 @@
 # Installs what it needs (npm ci from committed locks; JNA via scripts/setup.sh), builds both
 # bindings (debug) and the pinned uniffi-bindgen, runs the Node tests (node:test), the Python
 # tests (unittest) and the Kotlin smoke test, checks that the committed index.d.ts is what the
-# build generates, and compares the linux-man reports of both bindings with `rapport --json`.
+# build generates, compares the linux-man reports of both bindings with `rapport --json`, and
+# syncs a local Dovecot through both.
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,6 +62,7 @@ run_counted "kotlin smoke test" bindings/uniffi/kotlin/smoke.sh "$(./scripts/cor
 # --- Both against the CLI on linux-man ---
 step "build rapport (release)" cargo build --locked --release -p rapport-cli
 run_counted "linux-man: node and python vs rapport --json" bindings/compare-cli.sh
+run_counted "IMAP sync through both bindings (Dovecot)" bindings/sync-e2e.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
