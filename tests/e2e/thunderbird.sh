@@ -8,8 +8,10 @@
 #
 # Sessions (Thunderbird is restarted on the same profile instead of waiting a minute for its
 # periodic mail check; every start fetches new mail while the extension is running):
-#   1. mail waiting at start-up: stored, with the right contacts and threads (compared with
-#      `rapport import` of the same server bytes);
+#   0. without the extension, Thunderbird downloads mail dated 2019 (the user's history);
+#   1. with the extension installed: mail waiting at start-up is stored, with the right contacts
+#      and threads (compared with `rapport import` of the same server bytes); the 2019 mail comes
+#      in through the first-run backfill;
 #   2. new mail: plain, moved by filters into Projects and into Trash, two copies with one
 #      Message-ID; the test driver replies to Bob through a loopback SMTP sink (outbound);
 #   3. 40 larger messages while the host is killed mid-run (nothing lost); the driver opens Bob's
@@ -272,7 +274,6 @@ action="Move to folder"
 actionValue="mailbox://alice@127.0.0.1/Trash"
 condition="AND (subject,contains,[filter-trash])"
 EOF
-cp "$XPI" "$PROFILE/extensions/$EXT_ID.xpi"
 node "$ROOT/plugin-thunderbird/scripts/build.mjs" --src "$HERE/driver" --out "$PROFILE/extensions/$DRIVER_ID.xpi" >/dev/null ||
   die "building the driver extension failed"
 
@@ -288,21 +289,52 @@ stop_tb() {
   for p in $(host_pids); do kill -9 "$p" 2>/dev/null; done
 }
 
+# ================= session 0: Thunderbird without Rapport reads mail from 2019 ===================
+# This is the mail a user has before installing the extension; its Date is outside the
+# reconciliation window and it is not new in any later session: only the backfill finds it.
+deliver archive
+start_tb 0
+in_inbox() { grep -a -q "Message-ID: <$1>" "$PROFILE/Mail/127.0.0.1/Inbox" 2>/dev/null; }
+wait_until "Thunderbird downloaded the 2019 mail" "$TB_WAIT" eval 'in_inbox old1@e2e.test && in_inbox old2@e2e.test'
+stop_tb
+check "before install: nothing in the database yet" messages_are 0
+
+# The extension is installed between two sessions. Thunderbird registers an add-on dropped into
+# the profile at one start and runs it from the next, so start once to register it (no new mail
+# is waiting then; from the Add-ons Manager it would run at once).
+cp "$XPI" "$PROFILE/extensions/$EXT_ID.xpi"
+registered() {
+  python3 - "$PROFILE/extensions.json" "$EXT_ID" <<'PY' 2>/dev/null
+import json, sys
+addons = json.load(open(sys.argv[1]))["addons"]
+sys.exit(0 if any(a["id"] == sys.argv[2] for a in addons) else 1)
+PY
+}
+start_tb 0b
+wait_until "Thunderbird registered the extension" 30 registered
+sleep 2
+stop_tb
+check "install: Thunderbird registered the sideloaded rapport.xpi" registered
+
 # ================= session 1: mail waiting at start-up ========================================
 deliver startup
 start_tb 1
-wait_until "5 startup messages in the database" "$TB_WAIT" messages_are 5
+wait_until "7 messages (5 waiting, 2 archived) in the database" "$TB_WAIT" messages_are 7
 identity_synced() { R identity list --json 2>/dev/null | jget '[i["email"] for i in d if i["confirmed"]]' | grep -q alice@example.test; }
 wait_until "alice@example.test confirmed as an identity" 30 identity_synced
 backfill_done() { tb_log | grep -q "RAPPORT-E2E"; }
 stop_tb
 
-check "startup: the 5 waiting messages are stored" messages_are 5
+check "startup: the 5 waiting messages and the 2 archived ones are stored" messages_are 7
+check "backfill: the 2019 mail Thunderbird held before the install (never new since, outside the reconciliation window) is stored" \
+  eval 'stored old1@e2e.test && stored old2@e2e.test'
+check "backfill: Ivan is a contact from the archived exchange (1 each way)" \
+  [ "$(R contact ivan@e2e.test --json | jget "(d['inbound_count'], d['outbound_count'])")" = "(1, 1)" ]
 check "startup: the Thunderbird identity alice@example.test became one of the user's addresses" identity_synced
 # The same server bytes imported into a fresh database must give the same picture.
 ORACLE=$RUN/oracle.db
-"$RAPPORT" --db "$ORACLE" identity add alice@example.test >/dev/null
-"$RAPPORT" --db "$ORACLE" import -q "$SERVER/startup" >/dev/null
+"$RAPPORT" --db "$ORACLE" identity add alice@example.test >/dev/null 2>&1
+"$RAPPORT" --db "$ORACLE" import -q "$SERVER/archive" "$SERVER/startup" >/dev/null
 same_as_import() {
   local keys='{k: d[k] for k in ("messages","threads","contacts","addresses","by_class","by_direction","first_date","last_date")}'
   local a b
@@ -310,7 +342,7 @@ same_as_import() {
   [ -n "$a" ] && [ "$a" = "$b" ] || { echo "  extension: $a"; echo "  import:    $b"; return 1; }
 }
 check "startup: counts, classes, directions and dates equal an import of the server's bytes" same_as_import
-check "startup: 4 threads (Bob's two messages are one)" [ "$(stat_of "['threads']")" = 4 ]
+check "startup: 5 threads (Bob's two messages are one, and the archived exchange)" [ "$(stat_of "['threads']")" = 5 ]
 check "startup: Bob's thread holds a1 and a2" [ "$(R thread a2@e2e.test --json | jget "d['message_count']")" = 2 ]
 check "startup: Dave is a contact (the user wrote to him), outbound 1, inbound 0" \
   [ "$(R contact dave@e2e.test --json | jget "(d['outbound_count'], d['inbound_count'])")" = "(1, 0)" ]
@@ -323,7 +355,7 @@ check "startup: the mailing-list digest is classified list and makes no contact"
 deliver live
 start_tb 2
 # b1, b2, b3, b4 (twice, one Message-ID), the trigger, and the reply the driver sends: +6.
-wait_until "11 messages in the database" "$TB_WAIT" messages_are 11
+wait_until "13 messages in the database" "$TB_WAIT" messages_are 13
 smtp_got_one() { [ -f "$RUN/smtp/1.eml" ]; }
 wait_until "the reply at the SMTP sink" 30 smtp_got_one
 sleep 2 # let a late duplicate capture show itself, if there were one
@@ -335,8 +367,8 @@ check "filters: b2 was moved to Projects by Thunderbird and is stored" eval 'in_
 check "filters: b3 was moved to Trash by Thunderbird and is stored" eval 'in_folder b3@e2e.test Trash && stored b3@e2e.test'
 two_copies() { [ "$(grep -a -c "Message-ID: <b4@e2e.test>" "$PROFILE/Mail/127.0.0.1/Inbox")" = 2 ]; }
 check "duplicate Message-ID: Thunderbird holds both copies of b4" two_copies
-check "duplicate Message-ID: one message in Rapport (11 in all, sources = messages)" \
-  eval '[ "$(stat_of "[\"messages\"]")" = 11 ] && [ "$(stat_of "[\"sources\"]")" = 11 ]'
+check "duplicate Message-ID: one message in Rapport (13 in all, sources = messages)" \
+  eval '[ "$(stat_of "[\"messages\"]")" = 13 ] && [ "$(stat_of "[\"sources\"]")" = 13 ]'
 SENT_ID=$(driver_said sent | head -n 1 | jget "d['headerMessageId']")
 check "sent: the driver's reply went out through the SMTP sink" grep -q "to=bob@e2e.test" "$RUN/smtp/envelopes.log"
 check "sent: the reply ($SENT_ID) is stored as outbound" \
@@ -376,6 +408,7 @@ echo "  host $FIRST_HOST killed with $((${KILLED_AT:-0} - BEFORE)) of 41 new mes
 check "host killed mid-run: it was killed before all 41 messages were stored" \
   eval '[ -n "$KILLED_AT" ] && [ "$KILLED_AT" -lt "$TARGET" ]'
 check "host killed mid-run: nothing lost, all 41 stored (queue retried through a new host)" messages_are "$TARGET"
+check "host killed mid-run: the extension saw the host go away" eval 'grep -a -q "rapport: the native host went away" "$RUN/tb-3.log"'
 check "host killed mid-run: a new host process served the retries" eval '[ -n "$FIRST_HOST" ] && [ -n "$NEW_HOST" ] && [ "$NEW_HOST" != "$FIRST_HOST" ]'
 TAB=$(driver_said shown | head -n 1 | jget "d['tabId']")
 BADGE=$(tb_log | grep -a -o "rapport: badge [^ ]* on tab ${TAB:-x}\b" | head -n 1 | awk '{print $3}')
@@ -395,7 +428,7 @@ if "$RAPPORT" sync --help >/dev/null 2>&1 && "$RAPPORT" account --help >/dev/nul
   how="IMAP sync (rapport sync)"
   check "imap: rapport sync of the same Dovecot mailbox succeeded" eval '[ $? = 0 ] || { cat "$RUN/sync.txt"; false; }'
 else
-  R import -q "$SERVER" >"$RUN/sync.txt" 2>&1
+  R import -q "$SERVER/archive" "$SERVER/startup" "$SERVER/live" "$SERVER/bulk" >"$RUN/sync.txt" 2>&1
   how="rapport import of the server's files (rapport sync is not available in this build)"
 fi
 check "imap: after $how the count is unchanged ($MSGS messages)" messages_are "$MSGS"

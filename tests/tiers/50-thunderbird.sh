@@ -19,7 +19,7 @@ count_tap() { # log file: add node:test's "# pass N" / "# fail N" to the totals
 step "npm ci (plugin-thunderbird)" bash -c 'cd plugin-thunderbird && npm ci --no-audit --no-fund'
 
 log=$(mktemp)
-(cd plugin-thunderbird && node --test test/) 2>&1 | tee "$log"
+(cd plugin-thunderbird && node --test --test-reporter=tap test/) 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 count_tap "$log"
 if [ "$rc" -ne 0 ] && ! grep -qE '^# fail [1-9]' "$log"; then fail=$((fail+1)); echo "FAILED: unit tests exited $rc"; fi

@@ -84,9 +84,17 @@ export class App {
     this.retryTimer = null;
     this.reconciling = null;
     this.badges = new Map(); // tab id → last card shown
+    let wasConnected = false;
     this.host.onStatus((s) => {
-      if (s.connected) return;
+      if (s.connected) {
+        wasConnected = true;
+        return;
+      }
       this.hello = null;
+      if (wasConnected) {
+        wasConnected = false;
+        this.log.warn(`rapport: the native host went away (${s.lastError}); unacknowledged captures are retried`);
+      }
     });
     // Everything below waits for this: the queue left by an earlier session must be loaded
     // before new items are added to it.
@@ -113,7 +121,21 @@ export class App {
     await this.queue.wakeAll();
     await this.capturer.drain();
     await this.reconcileNow();
-    await this.backfill.run();
+    await this.runBackfill();
+  }
+
+  /** Runs (or resumes) the backfill and says how it went on the console (counts only). */
+  async runBackfill() {
+    const before = await this.backfill.state();
+    if (before.status === "done") return before;
+    const s = await this.backfill.run();
+    const folders = (s.folders || []).length;
+    if (s.status === "done") {
+      this.log.info(`rapport: backfill done: ${folders} folder(s), ${s.checked} message(s) checked, ${s.queued} added`);
+    } else {
+      this.log.warn(`rapport: backfill ${s.status} after ${s.checked} message(s): ${s.error}`);
+    }
+    return s;
   }
 
   /** `hello`, then the user's Thunderbird identities (they decide which mail is outbound). */
@@ -214,7 +236,7 @@ export class App {
     if (alarm.name === RECONCILE_ALARM) {
       await this.capturer.drain();
       await this.reconcileNow();
-      return this.backfill.run();
+      return this.runBackfill();
     }
     return undefined;
   }
@@ -253,6 +275,7 @@ export class App {
     } catch (e) {
       const next = { ...state, lastError: String((e && e.message) || e), lastErrorAt: this.now() };
       await this.storage.set({ [RECONCILE]: next });
+      this.log.warn(`rapport: reconciliation failed: ${next.lastError}`);
       return null;
     }
   }

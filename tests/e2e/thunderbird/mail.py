@@ -5,6 +5,7 @@ CRLF line ends, written to tmp/ and renamed into new/, owned by the Dovecot mail
 usage: mail.py MAILDIR SET [--owner UID:GID] [--copy DIR]
 --owner chowns what it writes (Dovecot's mail user); --copy also keeps the server bytes in DIR.
 SET is one of:
+  archive  two messages from 2019, read by Thunderbird before the extension is installed
   startup  mail waiting when Thunderbird first starts (a thread, UTF-8, the user's own copy, a list)
   live     mail arriving later: plain, two that filters move (Projects, Trash), a duplicate
            Message-ID pair, and the driver's "reply to" trigger
@@ -29,12 +30,12 @@ def date(offset_minutes=0):
     return time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(time.time() + offset_minutes * 60))
 
 
-def message(mid, frm, to, subject, body, extra=None, minutes=0):
+def message(mid, frm, to, subject, body, extra=None, minutes=0, when=None):
     head = [
         f"From: {frm}",
         f"To: {to}",
         f"Subject: {subject}",
-        f"Date: {date(minutes)}",
+        f"Date: {when or date(minutes)}",
         f"Message-ID: <{mid}>",
         "MIME-Version: 1.0",
     ]
@@ -71,6 +72,17 @@ def startup():
         message(f"a5@{DOMAIN}", f"News <news@lists.{DOMAIN}>", ALICE, "Weekly digest", "All the news.\n",
                 [f"List-Id: <news.lists.{DOMAIN}>", "Precedence: list",
                  f"List-Unsubscribe: <mailto:unsubscribe@lists.{DOMAIN}>"], minutes=-5),
+    ]
+
+
+def archive():
+    # Mail from 2019: outside the extension's reconciliation window (30 days).
+    old = "Mon, 06 May 2019 09:00:00 +0000"
+    return [
+        message(f"old1@{DOMAIN}", f"Ivan <ivan@{DOMAIN}>", ALICE, "Old times", "Archived.\n", when=old),
+        message(f"old2@{DOMAIN}", ALICE, f"Ivan <ivan@{DOMAIN}>", "Re: Old times", "Archived reply.\n",
+                [f"Cc: {ALICE}", f"In-Reply-To: <old1@{DOMAIN}>", f"References: <old1@{DOMAIN}>"],
+                when="Mon, 06 May 2019 10:00:00 +0000"),
     ]
 
 
@@ -127,7 +139,7 @@ def main():
     if "--copy" in args:
         copy = args[args.index("--copy") + 1]
         os.makedirs(copy, exist_ok=True)
-    sets = {"startup": startup, "live": live, "bulk": bulk}
+    sets = {"archive": archive, "startup": startup, "live": live, "bulk": bulk}
     if which not in sets:
         sys.exit(f"mail.py: unknown set {which!r} (one of {', '.join(sets)})")
     out = []
