@@ -19,10 +19,12 @@ test("start-up: hello, identities, reconciliation and the backfill of existing m
   assert.ok(m.alarms.created.has(RECONCILE_ALARM));
   const st = (await m.storage.local.get("backfill")).backfill;
   assert.equal(st.status, "done");
-  // The identity is added once, not on every start.
+  assert.equal(m.runtime.optionsOpened, 1, "the options page opens on the first run");
+  // The identity is added once, not on every start; the options page opens only the first time.
   const { a: again } = app(m);
   await again.start();
   assert.equal(m.host.count("add_identity"), 1);
+  assert.equal(m.runtime.optionsOpened, 1);
 });
 
 test("new mail in any wanted folder is captured; drafts are not", async () => {

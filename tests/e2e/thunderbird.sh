@@ -325,6 +325,8 @@ wait_until "alice@example.test confirmed as an identity" 30 identity_synced
 backfill_done() { tb_log | grep -q "RAPPORT-E2E"; }
 stop_tb
 
+check "options page: opened after the install, it shows the host connected" \
+  grep -a -q "rapport: options page: Connected to Rapport" "$RUN/tb-1.log"
 check "startup: the 5 waiting messages and the 2 archived ones are stored" messages_are 7
 check "backfill: the 2019 mail Thunderbird held before the install (never new since, outside the reconciliation window) is stored" \
   eval 'stored old1@e2e.test && stored old2@e2e.test'
@@ -435,6 +437,13 @@ check "imap: after $how the count is unchanged ($MSGS messages)" messages_are "$
 added=$(( $(stat_of "['sources']") - SRCS ))
 check "imap: $how recorded the server's copies as new sources ($added added, $SERVER_COUNT on the server)" \
   [ "$added" -ge "$((SERVER_COUNT - 1))" ]
+
+# Uncaught errors name the script (moz-extension://…); the extension's own handlers report a
+# failed listener or start-up as "rapport: … failed: …".
+ext_errors() {
+  tb_log | grep -a -E 'moz-extension://.*[Ee]rror|rapport: [a-z -]+ failed:|rapport: could not' | sort -u | head -n 5
+}
+check "console: no error from the extension's scripts in any session" eval '[ -z "$(ext_errors)" ] || { ext_errors; false; }'
 
 # ---- uninstall ------------------------------------------------------------------------------
 R install thunderbird --uninstall >/dev/null 2>&1

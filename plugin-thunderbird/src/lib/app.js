@@ -19,6 +19,7 @@ const MARGIN_MS = 3 * 24 * 3600 * 1000;
 
 const SETTINGS = "settings";
 const RECONCILE = "reconcile";
+const FIRST_RUN = "firstRunAt";
 export const DEFAULT_SETTINGS = { syncIdentities: true, includeJunk: false };
 
 /** The total number of messages exchanged with a sender, from a `card` reply. */
@@ -111,6 +112,7 @@ export class App {
   /** Start-up: connect, leftovers from the last session, reconciliation, then the backfill. */
   async start() {
     await this.ready;
+    await this.firstRun();
     if (this.m.alarms) {
       this.m.alarms.create(RECONCILE_ALARM, { periodInMinutes: RECONCILE_MINUTES, delayInMinutes: RECONCILE_MINUTES });
     }
@@ -136,6 +138,22 @@ export class App {
       this.log.warn(`rapport: backfill ${s.status} after ${s.checked} message(s): ${s.error}`);
     }
     return s;
+  }
+
+  /**
+   * The first time the extension runs in a profile (however it was installed), show the options
+   * page: whether the host is reachable, or how to install it, and the scan of existing mail.
+   */
+  async firstRun() {
+    const got = await this.storage.get(FIRST_RUN);
+    if (got && got[FIRST_RUN]) return false;
+    await this.storage.set({ [FIRST_RUN]: this.now() });
+    try {
+      await this.m.runtime.openOptionsPage();
+    } catch (e) {
+      this.log.warn(`rapport: could not open the options page: ${(e && e.message) || e}`);
+    }
+    return true;
   }
 
   /** `hello`, then the user's Thunderbird identities (they decide which mail is outbound). */

@@ -3,6 +3,7 @@
 import { describeBackfill, describeHost } from "./describe.js";
 
 const $ = (id) => document.getElementById(id);
+let announced = false;
 
 function para(text, cls) {
   const p = document.createElement("p");
@@ -21,6 +22,10 @@ async function refresh() {
   }
   const h = describeHost(s);
   $("host").replaceChildren(...h.lines.map((l, i) => para(l, i === 0 ? (h.ok ? "ok" : "error") : "muted")));
+  if (!announced) {
+    announced = true;
+    console.info(`rapport: options page: ${h.lines[0]}`); // no addresses: version and state only
+  }
 
   const ids = (s.host && s.host.identities) || [];
   const list = document.createElement("ul");
