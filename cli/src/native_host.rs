@@ -405,31 +405,31 @@ fn write_atomic(path: &Path, data: &[u8], executable: bool) -> anyhow::Result<()
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
-#[cfg(windows)]
+/// Windows: points `HKCU\Software\Mozilla\NativeMessagingHosts\rapport` at the manifest (or
+/// deletes the key). Compiled everywhere so that it is type-checked; it runs only on Windows.
 fn registry(add: Option<&Path>) -> anyhow::Result<()> {
+    if !cfg!(windows) {
+        return Ok(());
+    }
     let key = format!(r"HKCU\Software\Mozilla\NativeMessagingHosts\{HOST_NAME}");
     let mut cmd = std::process::Command::new("reg");
     match add {
         Some(manifest) => cmd
-            .args(["add", &key, "/ve", "/t", "REG_SZ", "/d"])
+            .args(["add", key.as_str(), "/ve", "/t", "REG_SZ", "/d"])
             .arg(manifest)
             .arg("/f"),
-        None => cmd.args(["delete", &key, "/f"]),
+        None => cmd.args(["delete", key.as_str(), "/f"]),
     };
     let out = cmd
         .output()
         .with_context(|| format!("running reg.exe for {key}"))?;
+    // Deleting a key that is not there fails; that is fine for --uninstall.
     if !out.status.success() && add.is_some() {
         bail!(
             "reg.exe could not write {key}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
-}
-
-#[cfg(not(windows))]
-fn registry(_add: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
