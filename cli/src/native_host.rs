@@ -283,7 +283,6 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Err(why) = check_caller(&args.caller) {
         tracing::error!("{why}.");
-        eprintln!("rapport native-host: {why}");
         return Ok(ExitCode::from(2));
     }
     tracing::info!(
@@ -581,8 +580,7 @@ pub fn install(ctx: &Ctx, args: InstallArgs) -> anyhow::Result<ExitCode> {
                 println!("  {r}");
             }
             println!(
-                "The database {} is kept. Remove the extension in Thunderbird: Add-ons and Themes → Rapport → Remove.",
-                ctx.db.display()
+                "Your database is kept. Remove the extension in Thunderbird: Add-ons and Themes → Rapport → Remove."
             );
         }
         return Ok(ExitCode::SUCCESS);
