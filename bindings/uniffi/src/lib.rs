@@ -2,6 +2,12 @@
 //! object (one open database), `CancelToken`, progress listeners and records. Conversions,
 //! error mapping and runtime setup only; the logic is in `rapport-core`.
 
+/// The same allocator as the CLI: the import allocates many small strings, and the system
+/// allocator made imports through the bindings about 1.4x slower. Memory never crosses the FFI
+/// boundary to be freed by the other side (napi and UniFFI copy or hand it back to Rust).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod error;
 mod handoff;
 mod rapport;
