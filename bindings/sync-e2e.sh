@@ -12,7 +12,15 @@ corpus=$(./scripts/corpora.sh lore-linux-man)/lore-linux-man/cur || exit 1
 work=$(mktemp -d /tmp/rapport-bindings-sync.XXXXXX)
 chmod 755 "$work"   # Dovecot runs as an unprivileged user
 export DV_DIR=$work/dovecot
-export DV_IMAP_PORT=35143 DV_IMAPS_PORT=35993 DV_POP3_PORT=35110 DV_POP3S_PORT=35995
+# Four free loopback ports (other tests may run their own Dovecot at the same time).
+read -r DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(4)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+')
+export DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT
 dovecot=$root/../shared/recipes/dovecot/dovecot-ci.sh
 trap '"$dovecot" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 mkdir -p "$work/inbox"
