@@ -29,6 +29,15 @@ pub struct Captured {
     pub thread_id: i64,
 }
 
+/// A window of transported mail, parsed and ready to store.
+#[derive(Debug)]
+pub struct PreparedWindow {
+    items: Vec<(
+        std::result::Result<Box<crate::store::PreparedMessage>, crate::ingest::Rejection>,
+        SourceRef,
+    )>,
+}
+
 /// What one window of transported mail did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WindowOutcome {
@@ -256,31 +265,43 @@ impl Engine {
         self.store_envelope(&env, source, true, true, now)
     }
 
-    /// Stores a window of raw messages seen by a transport in one transaction, together with the
-    /// transport's new position (so that the position never gets ahead of the mail). Aggregates
-    /// are settled later by [`Engine::settle`]; until then the window is recorded as pending.
-    pub fn ingest_window(
+    /// Parses a window of raw messages (no database: run it beside [`Engine::store_window`] of
+    /// the previous window).
+    pub fn prepare_window(items: Vec<(Vec<u8>, SourceRef)>) -> PreparedWindow {
+        let options = ParseOptions {
+            capture_time: crate::time::now(),
+            snippet: false,
+        };
+        PreparedWindow {
+            items: items
+                .into_iter()
+                .map(|(raw, source)| {
+                    let parsed = parse_isolated(&raw, options).map(|env| Box::new(prepare(&env)));
+                    (parsed, source)
+                })
+                .collect(),
+        }
+    }
+
+    /// Stores a parsed window in one transaction, together with the transport's new position (so
+    /// that the position never gets ahead of the mail). Aggregates are settled later by
+    /// [`Engine::settle`]; until then the window is recorded as pending.
+    pub fn store_window(
         &self,
-        items: &[(Vec<u8>, SourceRef)],
+        window: PreparedWindow,
         sent: bool,
         state: Option<&crate::store::FolderState>,
     ) -> Result<WindowOutcome> {
-        let now = crate::time::now();
-        let options = ParseOptions {
-            capture_time: now,
-            snippet: false,
-        };
         self.with(|s| {
-            let mut w = s.writer(now)?;
+            let mut w = s.writer(crate::time::now())?;
             let mut out = WindowOutcome::default();
-            for (raw, source) in items {
-                match parse_isolated(raw, options) {
-                    Ok(env) => {
-                        let prepared = prepare(&env);
-                        if sent && let Some(from) = crate::ingest::from_of(&prepared) {
+            for (parsed, source) in &window.items {
+                match parsed {
+                    Ok(prepared) => {
+                        if sent && let Some(from) = crate::ingest::from_of(prepared) {
                             w.note_identity_candidate(&from.key, &from.email, &source.account)?;
                         }
-                        match w.ingest(&prepared, source)? {
+                        match w.ingest(prepared, source)? {
                             IngestOutcome::Stored => out.stored += 1,
                             IngestOutcome::Duplicate => out.duplicates += 1,
                         }
@@ -303,11 +324,36 @@ impl Engine {
         })
     }
 
-    /// Recomputes every aggregate left pending by windows and interrupted imports.
+    /// Parses and stores a window of raw messages (see [`Engine::store_window`]).
+    pub fn ingest_window(
+        &self,
+        items: Vec<(Vec<u8>, SourceRef)>,
+        sent: bool,
+        state: Option<&crate::store::FolderState>,
+    ) -> Result<WindowOutcome> {
+        self.store_window(Self::prepare_window(items), sent, state)
+    }
+
+    /// Recomputes every aggregate left pending by windows and interrupted imports (and
+    /// rebuilds indexes a bulk load dropped).
     pub fn settle(&self) -> Result<()> {
         self.with(|s| {
+            s.restore_indexes()?;
             s.writer(crate::time::now())?.finish()?;
             Ok(())
+        })
+    }
+
+    /// Prepares for a large transfer into a small database: query-only indexes are dropped and
+    /// built once by [`Engine::settle`]. Returns whether it did so (only when `incoming` is at
+    /// least a thousand messages and more than the database holds).
+    pub fn begin_bulk(&self, incoming: u64) -> Result<bool> {
+        self.with(|s| {
+            let bulk = incoming >= 1000 && incoming as i64 > s.message_count_estimate()?;
+            if bulk {
+                s.defer_indexes()?;
+            }
+            Ok(bulk)
         })
     }
 

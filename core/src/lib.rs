@@ -22,7 +22,7 @@ pub mod syncer;
 pub mod thread;
 pub mod time;
 
-pub use engine::{Captured, Engine, SentRecord, WindowOutcome};
+pub use engine::{Captured, Engine, PreparedWindow, SentRecord, WindowOutcome};
 pub use error::{Error, ErrorCode, Result};
 pub use export::ExportFormat;
 pub use import::{CancelToken, ImportOptions, ImportProgress};

@@ -221,9 +221,6 @@ impl FolderRun<'_> {
             for set in uid_sets(chunk, MAX_UID_SET) {
                 headers.extend(session.fetch_headers(&set).await?);
             }
-            if let Some(handle) = pending.take() {
-                self.absorb(handle).await?;
-            }
             let wanted: std::collections::HashSet<u32> = chunk.iter().copied().collect();
             let items: Vec<(Vec<u8>, SourceRef)> = headers
                 .into_iter()
@@ -231,12 +228,21 @@ impl FolderRun<'_> {
                 .map(|h| (h.header, self.source(state.uidvalidity, h.uid)))
                 .collect();
             self.report.fetched += items.len() as u64;
+            // Three stages overlap: this window is parsed while the previous one is stored
+            // and the next one is fetched.
+            let parsing = tokio::task::spawn_blocking(move || Engine::prepare_window(items));
+            if let Some(handle) = pending.take() {
+                self.absorb(handle).await?;
+            }
+            let window = parsing
+                .await
+                .map_err(|e| Error::Internal(format!("parsing task failed: {e}")))?;
             advance(state, chunk);
             state.last_sync = crate::time::now();
             let st = state.clone();
             let engine = Arc::clone(self.engine);
             pending = Some(tokio::task::spawn_blocking(move || {
-                engine.ingest_window(&items, sent, Some(&st))
+                engine.store_window(window, sent, Some(&st))
             }));
             self.done += chunk.len() as u64;
         }
@@ -368,7 +374,10 @@ impl FolderRun<'_> {
             st.last_sync = crate::time::now();
             st.last_error.clear();
             let s2 = st.clone();
-            blocking(self.engine, move |e| e.ingest_window(&[], false, Some(&s2))).await?;
+            blocking(self.engine, move |e| {
+                e.ingest_window(Vec::new(), false, Some(&s2))
+            })
+            .await?;
             self.tick(true);
             return Ok(());
         }
@@ -381,6 +390,8 @@ impl FolderRun<'_> {
             .collect();
         history.reverse();
         self.total = (new.len() + history.len()) as u64;
+        let incoming = self.total;
+        blocking(self.engine, move |e| e.begin_bulk(incoming).map(|_| ())).await?;
         self.tick(false);
         st.last_error.clear();
         // New mail first, ascending: the watermark moves past each committed window.
@@ -407,7 +418,10 @@ impl FolderRun<'_> {
         st.backfill_below = 1;
         st.last_sync = crate::time::now();
         let s2 = st.clone();
-        blocking(self.engine, move |e| e.ingest_window(&[], false, Some(&s2))).await?;
+        blocking(self.engine, move |e| {
+            e.ingest_window(Vec::new(), false, Some(&s2))
+        })
+        .await?;
         self.report.status = "synced".into();
         self.tick(true);
         Ok(())

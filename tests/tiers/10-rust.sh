@@ -14,7 +14,7 @@ step "build rapport (release)" cargo build --locked --release -p rapport-cli
 export RAPPORT_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/rapport
 export RAPPORT_CORPORA=$(./scripts/corpora.sh lore-linux-man >/dev/null && dirname "$(./scripts/corpora.sh lore-linux-man)")
 log=$(mktemp)
-cargo test --locked --workspace 2>&1 | tee "$log"
+cargo test --locked 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 f=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')

@@ -127,6 +127,20 @@ impl Store {
         built
     }
 
+    /// Drops the query-only indexes before a bulk load (see [`DEFERRABLE_INDEXES`]).
+    pub fn defer_indexes(&mut self) -> Result<()> {
+        for (name, _) in DEFERRABLE_INDEXES {
+            self.conn
+                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Re-creates the query-only indexes after a bulk load.
+    pub fn restore_indexes(&mut self) -> Result<()> {
+        ensure_indexes(&self.conn)
+    }
+
     /// Roughly how many messages are stored (cheap: the highest row id).
     pub fn message_count_estimate(&self) -> Result<i64> {
         Ok(self
