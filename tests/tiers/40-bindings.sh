@@ -46,18 +46,25 @@ fi
 step "napi build (debug)" bash -c 'cd bindings/node && npm run --silent build:debug'
 step "index.d.ts is the committed one" git diff --exit-code -- bindings/node/index.d.ts bindings/node/index.js
 run_counted "node tests" bash -c 'cd bindings/node && npm test --silent'
-step "node example: top contacts" bash -c \
-  'node bindings/node/examples/top-contacts.js "$(./scripts/corpora.sh small-nasty)/notmuch" --limit 3 >/dev/null'
 
 # --- UniFFI: Python, Kotlin, Swift ---
 step "uniffi-bindgen + generate python/kotlin/swift" bindings/uniffi/generate.sh
 step "swift sources generated" test -s target/bindings/swift/rapport_ffi.swift
 run_counted "python tests" bash -c \
   'PYTHONPATH=target/bindings/python python3 bindings/uniffi/tests/run.py'
+# The examples of both bindings print the same thing (timings aside).
+same_output() { # node-example python-example args...
+  local js=$1 py=$2; shift 2
+  diff <(node "bindings/node/examples/$js" "$@" | grep -v '^Imported') \
+       <(PYTHONPATH=target/bindings/python python3 "bindings/uniffi/examples/$py" "$@" | grep -v '^Imported')
+}
+nasty=$(./scripts/corpora.sh small-nasty)/notmuch
+step "examples: top contacts, Node = Python" same_output top-contacts.js top_contacts.py "$nasty" --me cworth@cworth.org --limit 5
+step "examples: waiting on me, Node = Python" same_output waiting-on-me.js waiting_on_me.py "$nasty" --me cworth@cworth.org
 if [ ! -d bindings/uniffi/kotlin/node_modules/kotlin-compiler ]; then
   step "npm ci (kotlin-compiler)" bash -c 'cd bindings/uniffi/kotlin && npm ci --no-audit --no-fund --loglevel=error'
 fi
-run_counted "kotlin smoke test" bindings/uniffi/kotlin/smoke.sh "$(./scripts/corpora.sh small-nasty)/notmuch"
+run_counted "kotlin smoke test" bindings/uniffi/kotlin/smoke.sh "$nasty"
 
 # --- Both against the CLI on linux-man ---
 step "build rapport (release)" cargo build --locked --release -p rapport-cli
