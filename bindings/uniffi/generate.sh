@@ -14,7 +14,7 @@ cargo build --locked -p rapport-ffi --features bindgen --lib --bin uniffi-bindge
 lib="target/$triple/debug/librapport_ffi.so"
 bindgen="target/$triple/debug/uniffi-bindgen"
 if [ "${1:-}" = "--release" ]; then
-  cargo build --locked --release -p rapport-ffi --lib
+  cargo build --locked --release -p rapport-ffi --lib --no-default-features
   lib="target/$triple/release/librapport_ffi.so"
 fi
 out=${RAPPORT_BINDINGS_OUT:-target/bindings}
