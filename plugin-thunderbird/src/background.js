@@ -19,5 +19,11 @@ messenger.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) =>
 );
 messenger.alarms.onAlarm.addListener((alarm) => app.onAlarm(alarm).catch(report("alarm")));
 messenger.runtime.onMessage.addListener((msg) => app.onMessage(msg));
+// An MV3 event page is not loaded when Thunderbird starts unless an event needs it. These two
+// wake it at start-up and after an install or update, so that the queue left by the last
+// session and the start-up reconciliation run before any mail arrives. (Loading this module
+// runs app.start() below; the listeners themselves have nothing more to do.)
+messenger.runtime.onStartup.addListener(() => {});
+messenger.runtime.onInstalled.addListener(() => {});
 
 app.start().catch(report("start-up"));

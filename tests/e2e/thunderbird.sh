@@ -22,7 +22,8 @@
 # Environment: RAPPORT_BIN (default: target/…/release/rapport, else debug), RAPPORT_XPI (default:
 # plugin-thunderbird/dist/rapport.xpi, built if missing), TB_DIR (/usr/lib/thunderbird),
 # KEEP=1 keeps the run directory, TB_WAIT (seconds per wait, default 90), E2E_IMAP=import reads the
-# server's files with `rapport import` instead of `rapport sync`.
+# server's files with `rapport import` instead of `rapport sync`, E2E_LIVE=biff delivers session 2's
+# mail while Thunderbird runs and waits for its periodic check (about a minute more).
 # Test-only helpers (mail sets, SMTP sink, password store, the driver extension): tests/e2e/thunderbird/.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -355,10 +356,21 @@ check "startup: the mailing-list digest is classified list and makes no contact"
   [ "$(R explain news@lists.e2e.test --json | jget "(d['is_contact'], sorted(d['by_class']))")" = "(False, ['list'])" ]
 
 # ================= session 2: new mail, filters, duplicate Message-ID, sent mail ===============
-deliver live
-start_tb 2
+if [ "${E2E_LIVE:-restart}" = biff ]; then
+  # Deliver only once Thunderbird and the extension run, and wait for the periodic check (1 min).
+  start_tb 2
+  running() { [ -n "$(host_pids)" ]; } # the extension started at Thunderbird's start-up
+  wait_until "the extension running (its host started)" 60 running
+  sleep 3
+  deliver live
+  live_wait=$((TB_WAIT + 70))
+else
+  deliver live
+  start_tb 2
+  live_wait=$TB_WAIT
+fi
 # b1, b2, b3, b4 (twice, one Message-ID), the trigger, and the reply the driver sends: +6.
-wait_until "13 messages in the database" "$TB_WAIT" messages_are 13
+wait_until "13 messages in the database" "$live_wait" messages_are 13
 smtp_got_one() { [ -f "$RUN/smtp/1.eml" ]; }
 wait_until "the reply at the SMTP sink" 30 smtp_got_one
 sleep 2 # let a late duplicate capture show itself, if there were one
@@ -418,6 +430,14 @@ BADGE=$(tb_log | grep -a -o "rapport: badge [^ ]* on tab ${TAB:-x}\b" | head -n 
 BOB=$(R contact bob@e2e.test --json | jget "d['inbound_count'] + d['outbound_count']")
 check "badge: the message display action of Bob's message shows his count from the database ($BADGE = $BOB)" \
   eval '[ -n "$BADGE" ] && [ "$BADGE" = "$BOB" ]'
+
+# ================= session 4: no new mail; the extension still starts with Thunderbird ============
+# (runtime.onStartup wakes the event page: the queue and the start-up reconciliation must not
+# wait for the next new mail.)
+start_tb 4
+check "start-up: the extension runs and connects to its host with no mail arriving" \
+  wait_until "the host started by the extension" 40 eval '[ -n "$(host_pids)" ]'
+stop_tb
 
 # ================= the same mailbox over IMAP: still one message each ============================
 MSGS=$(stat_of "['messages']")
