@@ -122,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => crate::accounts::sync(&ctx, args),
         Command::Watch(args) => crate::accounts::watch(&ctx, args),
         Command::Status => crate::accounts::status(&ctx),
+        Command::Doctor => crate::doctor::run(&ctx),
         Command::Audit { account } => crate::accounts::audit(&ctx, &account),
         Command::NativeHost(args) => crate::native_host::run(&ctx, args),
         Command::Serve(args) => crate::bridge::serve(&ctx, args),

@@ -4,6 +4,7 @@ mod accounts;
 mod bridge;
 mod commands;
 mod demo;
+mod doctor;
 mod fmt;
 mod native_host;
 mod paths;
@@ -171,6 +172,9 @@ pub enum Command {
         /// The account to audit
         account: String,
     },
+
+    /// Check the database, accounts and mail-client integrations, and say what to fix
+    Doctor,
 
     /// Inputs that were not stored, with the reason
     Skipped {

@@ -327,7 +327,7 @@ fn home() -> anyhow::Result<PathBuf> {
 
 /// Where Thunderbird looks for per-user host manifests (Windows: anywhere, found through the
 /// registry; Rapport keeps it in its data directory).
-fn manifest_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn manifest_dir() -> anyhow::Result<PathBuf> {
     if cfg!(target_os = "windows") {
         Ok(crate::paths::data_dir().join("native-messaging"))
     } else if cfg!(target_os = "macos") {

@@ -11,7 +11,7 @@
 //! `<script src=…>` from us, so no script carries the token.
 
 mod assets;
-mod files;
+pub(crate) mod files;
 mod http;
 
 use std::net::{Ipv4Addr, SocketAddr};

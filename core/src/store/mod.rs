@@ -263,6 +263,22 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Threads and addresses whose aggregates wait for recomputation (left by interrupted work).
+    pub fn pending_counts(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM pending_thread), (SELECT count(*) FROM pending_address)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
     /// Checks the file is a healthy Rapport database (used by `doctor` and after open).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
