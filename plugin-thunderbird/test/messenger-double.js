@@ -316,6 +316,8 @@ export function createMessenger({ pageSize = 2, identities = ["alice@example.tes
         return new PortDouble(host);
       },
       onMessage: new Event(),
+      onStartup: new Event(),
+      onInstalled: new Event(),
       optionsOpened: 0,
       async openOptionsPage() {
         this.optionsOpened += 1;
