@@ -342,6 +342,10 @@ export function createMessenger({ pageSize = 2, identities = ["alice@example.tes
       messages.push(m);
       return header(m);
     },
+    /** Creates a folder (e.g. a new account's). */
+    addFolder(folder) {
+      folders.push({ specialUse: [], ...folder });
+    },
     /** Moves a message to another folder (its Thunderbird id stays). */
     moveMessage(id, folderId) {
       const m = messages.find((x) => x.id === id);

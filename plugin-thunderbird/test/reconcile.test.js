@@ -123,3 +123,20 @@ test("the backfill survives a folder that disappeared", async () => {
   assert.equal(s.status, "done");
   assert.equal(s.folders.find((f) => f.path === "/Projects").missing, true);
 });
+
+test("a folder that appears after the backfill finished is walked on the next run", async () => {
+  const { m, host, queue, capturer, drain } = await setup();
+  m.addMessage({ messageId: "a@x" });
+  const b = new Backfill({ messenger: m, host, queue, storage: m.storage.local, drain, aliases: () => capturer.aliases });
+  assert.equal((await b.run()).status, "done");
+  const lists = m.calls.list;
+  await b.run();
+  assert.equal(m.calls.list, lists, "nothing new: no folder is listed again");
+  m.addFolder({ id: "account1://Archive", accountId: "account1", path: "/Archive" });
+  m.addMessage({ messageId: "old@x", folder: "account1://Archive", date: "2015-01-01T00:00:00Z" });
+  const s = await b.run();
+  assert.equal(s.status, "done");
+  assert.ok(m.host.stored.has("old@x"));
+  assert.equal(m.calls.list, lists + 1, "only the new folder is walked");
+  assert.equal(s.folders.length, 4);
+});

@@ -129,8 +129,8 @@ export class App {
   /** Runs (or resumes) the backfill and says how it went on the console (counts only). */
   async runBackfill() {
     const before = await this.backfill.state();
-    if (before.status === "done") return before;
     const s = await this.backfill.run();
+    if (s.status === "done" && before.status === "done" && s.updatedAt === before.updatedAt) return s; // nothing new
     const folders = (s.folders || []).length;
     if (s.status === "done") {
       this.log.info(`rapport: backfill done: ${folders} folder(s), ${s.checked} message(s) checked, ${s.queued} added`);

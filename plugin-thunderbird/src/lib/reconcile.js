@@ -154,23 +154,27 @@ export class Backfill {
 
   async runOnce() {
     const state = await this.state();
-    if (state.status === "done") return state;
+    // Folders that appeared since the last run (a new account, a restored archive) are walked
+    // too: their existing mail is history the new-mail event never reports.
+    const current = await listFolders(this.messenger, { includeJunk: this.includeJunk() });
+    const known = new Set((state.folders || []).map((f) => f.id));
+    const added = current.filter((f) => !known.has(f.id));
+    if (state.status === "done" && !added.length) return state;
     if (!state.folders) {
-      const folders = await listFolders(this.messenger, { includeJunk: this.includeJunk() });
       state.folders = [];
-      for (const f of folders) {
-        let total = null;
-        try {
-          const info = await this.messenger.folders.getFolderInfo(f.id);
-          total = info && typeof info.totalMessageCount === "number" ? info.totalMessageCount : null;
-        } catch {
-          // unknown size; progress counts what was checked
-        }
-        state.folders.push({ ...f, total, checked: 0, queued: 0, done: false });
-      }
-      state.total = state.folders.reduce((n, f) => n + (f.total || 0), 0);
       state.startedAt = this.now();
     }
+    for (const f of added) {
+      let total = null;
+      try {
+        const info = await this.messenger.folders.getFolderInfo(f.id);
+        total = info && typeof info.totalMessageCount === "number" ? info.totalMessageCount : null;
+      } catch {
+        // unknown size; progress counts what was checked
+      }
+      state.folders.push({ ...f, total, checked: 0, queued: 0, done: false });
+    }
+    state.total = state.folders.reduce((n, f) => n + (f.total || 0), 0);
     state.status = "running";
     state.error = null;
     await this.save(state);
