@@ -324,7 +324,6 @@ start_tb 1
 wait_until "7 messages (5 waiting, 2 archived) in the database" "$TB_WAIT" messages_are 7
 identity_synced() { R identity list --json 2>/dev/null | jget '[i["email"] for i in d if i["confirmed"]]' | grep -q alice@example.test; }
 wait_until "alice@example.test confirmed as an identity" 30 identity_synced
-backfill_done() { tb_log | grep -q "RAPPORT-E2E"; }
 stop_tb
 
 check "options page: opened after the install, it shows the host connected" \
@@ -332,6 +331,8 @@ check "options page: opened after the install, it shows the host connected" \
 check "startup: the 5 waiting messages and the 2 archived ones are stored" messages_are 7
 check "backfill: the 2019 mail Thunderbird held before the install (never new since, outside the reconciliation window) is stored" \
   eval 'stored old1@e2e.test && stored old2@e2e.test'
+check "backfill: it was the backfill that added them (console: backfill done, 2 added)" \
+  grep -a -q -E "rapport: backfill done: [0-9]+ folder\(s\), [0-9]+ message\(s\) checked, 2 added" "$RUN/tb-1.log"
 check "backfill: Ivan is a contact from the archived exchange (1 each way)" \
   [ "$(R contact ivan@e2e.test --json | jget "(d['inbound_count'], d['outbound_count'])")" = "(1, 1)" ]
 check "startup: the Thunderbird identity alice@example.test became one of the user's addresses" identity_synced
