@@ -20,6 +20,7 @@ have zip || need+=(zip)
 have unzip || need+=(unzip)
 have sqlite3 || need+=(sqlite3)
 [ -f /usr/share/java/jna.jar ] || need+=(libjna-java)
+have java || need+=(openjdk-17-jdk-headless)   # kotlinc and the Kotlin smoke test (bindings)
 if [ ${#need[@]} -gt 0 ]; then
   # shellcheck disable=SC2207
   need=($(printf '%s\n' "${need[@]}" | sort -u))
