@@ -100,8 +100,8 @@ const SNIPPET_CHARS: usize = 200;
 const FUTURE_SLACK_SECS: i64 = 2 * 86_400;
 
 fn header_parser() -> MessageParser {
-    // Only the fields Rapport reads are decoded; everything else (Received above all, the
-    // most expensive) is skipped or kept raw.
+    // Only the fields Rapport decodes are parsed; every other header is skipped (its raw bytes
+    // stay reachable through the header's offsets, which is all the id and list fields need).
     MessageParser::new()
         .header_address(HeaderName::From)
         .header_address(HeaderName::Sender)
@@ -112,16 +112,7 @@ fn header_parser() -> MessageParser {
         .header_date(HeaderName::Date)
         .header_text(HeaderName::Subject)
         .header_content_type(HeaderName::ContentType)
-        .header_raw(HeaderName::MessageId)
-        .header_raw(HeaderName::InReplyTo)
-        .header_raw(HeaderName::References)
-        .header_raw(HeaderName::ListId)
-        .header_raw(HeaderName::ListPost)
-        .header_raw(HeaderName::ListUnsubscribe)
-        .header_raw(HeaderName::ReturnPath)
-        .ignore_header(HeaderName::Received)
-        .ignore_header(HeaderName::ContentDisposition)
-        .default_header_raw()
+        .default_header_ignore()
 }
 
 fn body_parser() -> MessageParser {
@@ -151,9 +142,40 @@ thread_local! {
     static BODY_PARSER: MessageParser = body_parser();
 }
 
+/// A header value as text: borrowed when it is valid UTF-8 (nearly always), else with U+FFFD.
+fn text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(raw)
+}
+
+/// A header value unfolded, with runs of whitespace collapsed to one space.
 fn unfold(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text(raw).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Feeds a header value to the hasher as `unfold` would write it, without allocating: line ends
+/// and folding are ignored, so CRLF and LF copies of a message hash alike.
+fn hash_folded(hasher: &mut Sha256, raw: &[u8]) {
+    let mut pending_space = false;
+    let mut started = false;
+    let mut run_start = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            if run_start < i {
+                hasher.update(&raw[run_start..i]);
+            }
+            run_start = i + 1;
+            pending_space = started;
+        } else {
+            if pending_space {
+                hasher.update(b" ");
+                pending_space = false;
+            }
+            started = true;
+        }
+    }
+    if run_start < raw.len() {
+        hasher.update(&raw[run_start..]);
+    }
 }
 
 fn mailboxes(value: &HeaderValue<'_>, out: &mut Vec<Mailbox>) {
@@ -230,7 +252,7 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
             HeaderName::From => {
                 saw_identifying_field = true;
                 hasher.update(b"from:");
-                hasher.update(unfold(raw_value).as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 mailboxes(&header.value, &mut env.from);
             }
             HeaderName::Sender => mailboxes(&header.value, &mut env.sender),
@@ -238,19 +260,19 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
             HeaderName::To => {
                 saw_identifying_field = true;
                 hasher.update(b"to:");
-                hasher.update(unfold(raw_value).as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 mailboxes(&header.value, &mut env.to);
             }
             HeaderName::Cc => {
                 hasher.update(b"cc:");
-                hasher.update(unfold(raw_value).as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 mailboxes(&header.value, &mut env.cc);
             }
             HeaderName::Bcc => mailboxes(&header.value, &mut env.bcc),
             HeaderName::Date => {
                 saw_identifying_field = true;
                 hasher.update(b"date:");
-                hasher.update(unfold(raw_value).as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 if date.is_none() {
                     date = Some(header.value.as_datetime().copied());
                 }
@@ -258,7 +280,7 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
             HeaderName::Subject => {
                 saw_identifying_field = true;
                 hasher.update(b"subject:");
-                hasher.update(unfold(raw_value).as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 if env.subject.is_empty() {
                     env.subject = header
                         .value
@@ -269,28 +291,26 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
             }
             HeaderName::MessageId => {
                 saw_identifying_field = true;
-                let text = unfold(raw_value);
                 hasher.update(b"message-id:");
-                hasher.update(text.as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 if env.message_id.is_none() {
-                    env.message_id = parse_message_id(&text);
+                    env.message_id = parse_message_id(&text(raw_value));
                 }
             }
             HeaderName::InReplyTo => {
-                let text = unfold(raw_value);
                 hasher.update(b"in-reply-to:");
-                hasher.update(text.as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 if env.in_reply_to.is_empty() {
-                    env.in_reply_to_strict = parse_id_strict(&text);
-                    env.in_reply_to = parse_ids(&text);
+                    let value = text(raw_value);
+                    env.in_reply_to_strict = parse_id_strict(&value);
+                    env.in_reply_to = parse_ids(&value);
                 }
             }
             HeaderName::References => {
-                let text = unfold(raw_value);
                 hasher.update(b"references:");
-                hasher.update(text.as_bytes());
+                hash_folded(&mut hasher, raw_value);
                 if env.references.is_empty() {
-                    env.references = parse_ids(&text);
+                    env.references = parse_ids(&text(raw_value));
                 }
             }
             HeaderName::ListId => env.list_id = list_id(&unfold(raw_value)),
