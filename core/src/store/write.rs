@@ -103,12 +103,58 @@ pub struct Writer<'c> {
     start_contact: i64,
     /// Secondary indexes were dropped for a bulk load and must be rebuilt before settling.
     indexes_deferred: bool,
+    node_cache: NodeCache,
+    /// Addresses created by this writer (they get their search row when it settles).
+    new_addresses: HashSet<i64>,
+    /// No source existed when the writer began: a source can only repeat within this writer,
+    /// and the node lookup finds those repeats anyway.
+    sources_started_empty: bool,
 }
 
+#[derive(Debug, Clone, Copy)]
 struct NodeRow {
     id: i64,
     message_id: Option<i64>,
     thread_id: i64,
+}
+
+/// Nodes this writer has read or written, so that references to recent mail need no query.
+#[derive(Default)]
+struct NodeCache {
+    nodes: HashMap<String, NodeRow>,
+    /// Threads merged into another since the rows were cached.
+    merged: HashMap<i64, i64>,
+    /// The cache holds every node of the database (it started empty and was never dropped), so
+    /// a miss means "no such node" without asking.
+    complete: bool,
+}
+
+/// The node cache is dropped when it grows past this, keeping memory flat on huge imports.
+const NODE_CACHE_LIMIT: usize = 200_000;
+
+impl NodeCache {
+    fn thread(&self, mut t: i64) -> i64 {
+        while let Some(&next) = self.merged.get(&t) {
+            t = next;
+        }
+        t
+    }
+
+    fn get(&self, mid: &str) -> Option<NodeRow> {
+        self.nodes.get(mid).map(|n| NodeRow {
+            thread_id: self.thread(n.thread_id),
+            ..*n
+        })
+    }
+
+    fn put(&mut self, mid: &str, row: NodeRow) {
+        if self.nodes.len() >= NODE_CACHE_LIMIT {
+            self.nodes.clear();
+            self.merged.clear();
+            self.complete = false;
+        }
+        self.nodes.insert(mid.to_string(), row);
+    }
 }
 
 impl Drop for Writer<'_> {
@@ -151,7 +197,14 @@ impl<'c> Writer<'c> {
             start_message: 0,
             start_contact: 0,
             indexes_deferred: false,
+            node_cache: NodeCache::default(),
+            new_addresses: HashSet::new(),
+            sources_started_empty: false,
         };
+        w.node_cache.complete =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM node)", [], |r| r.get(0))?;
+        w.sources_started_empty =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM source)", [], |r| r.get(0))?;
         w.identities = IdentitySet::new(w.strings("SELECT key FROM identity WHERE confirmed = 1")?);
         w.rules = RuleSet::new(
             conn.prepare_cached("SELECT action, pattern FROM rule")?
@@ -211,7 +264,12 @@ impl<'c> Writer<'c> {
 
     fn restore_indexes(&mut self) -> Result<()> {
         if std::mem::take(&mut self.indexes_deferred) {
+            let started = std::time::Instant::now();
             super::ensure_indexes(self.conn)?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "rebuilt query indexes"
+            );
             self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         }
         Ok(())
@@ -237,8 +295,14 @@ impl<'c> Writer<'c> {
             ])?)
     }
 
-    fn node(&self, mid: &str) -> Result<Option<NodeRow>> {
-        Ok(self
+    fn node(&mut self, mid: &str) -> Result<Option<NodeRow>> {
+        if let Some(row) = self.node_cache.get(mid) {
+            return Ok(Some(row));
+        }
+        if self.node_cache.complete {
+            return Ok(None);
+        }
+        let row = self
             .conn
             .prepare_cached("SELECT id, message_id, thread_id FROM node WHERE mid = ?1")?
             .query_row(params![mid], |r| {
@@ -248,7 +312,11 @@ impl<'c> Writer<'c> {
                     thread_id: r.get(2)?,
                 })
             })
-            .optional()?)
+            .optional()?;
+        if let Some(r) = row {
+            self.node_cache.put(mid, r);
+        }
+        Ok(row)
     }
 
     /// Joins `threads` into one (the smallest id) and returns it; creates a thread when empty.
@@ -286,6 +354,7 @@ impl<'c> Writer<'c> {
                 .prepare_cached("DELETE FROM thread WHERE id = ?1")?
                 .execute(params![other])?;
             self.dirty_threads.remove(&other);
+            self.node_cache.merged.insert(other, target);
         }
         self.dirty_threads.insert(target);
         Ok(target)
@@ -310,11 +379,8 @@ impl<'c> Writer<'c> {
                     .prepare_cached("INSERT INTO address (key, email, domain) VALUES (?1, ?2, ?3)")?
                     .execute(params![key, email, domain])?;
                 let id = self.conn.last_insert_rowid();
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO address_fts (rowid, email, name) VALUES (?1, ?2, '')",
-                    )?
-                    .execute(params![id, email])?;
+                // Its search row is written once, with its name, when the writer settles.
+                self.new_addresses.insert(id);
                 id
             }
         };
@@ -469,7 +535,7 @@ impl<'c> Writer<'c> {
     }
 
     fn write_nodes(
-        &self,
+        &mut self,
         message_id: i64,
         thread: i64,
         own: &[(String, Option<i64>)],
@@ -481,20 +547,52 @@ impl<'c> Writer<'c> {
                     self.conn
                         .prepare_cached("UPDATE node SET message_id = ?1 WHERE id = ?2")?
                         .execute(params![message_id, node_id])?;
+                    self.node_cache.put(
+                        mid,
+                        NodeRow {
+                            id: *node_id,
+                            message_id: Some(message_id),
+                            thread_id: thread,
+                        },
+                    );
                 }
                 None => {
-                    self.conn
+                    let inserted = self
+                        .conn
                         .prepare_cached(
                             "INSERT OR IGNORE INTO node (mid, message_id, thread_id) VALUES (?1, ?2, ?3)",
                         )?
                         .execute(params![mid, message_id, thread])?;
+                    if inserted > 0 {
+                        let id = self.conn.last_insert_rowid();
+                        self.node_cache.put(
+                            mid,
+                            NodeRow {
+                                id,
+                                message_id: Some(message_id),
+                                thread_id: thread,
+                            },
+                        );
+                    }
                 }
             }
         }
         for r in missing_refs {
-            self.conn
+            let inserted = self
+                .conn
                 .prepare_cached("INSERT OR IGNORE INTO node (mid, thread_id) VALUES (?1, ?2)")?
                 .execute(params![r, thread])?;
+            if inserted > 0 {
+                let id = self.conn.last_insert_rowid();
+                self.node_cache.put(
+                    r,
+                    NodeRow {
+                        id,
+                        message_id: None,
+                        thread_id: thread,
+                    },
+                );
+            }
         }
         Ok(())
     }
@@ -614,7 +712,7 @@ impl<'c> Writer<'c> {
     /// Records a message seen at `source`. Idempotent: a known source changes nothing, a known
     /// message gains a source (and any ids, references and participants it lacked).
     pub fn ingest(&mut self, p: &PreparedMessage, source: &SourceRef) -> Result<IngestOutcome> {
-        if self.source_known(source)? {
+        if !self.sources_started_empty && self.source_known(source)? {
             self.effects.duplicates += 1;
             return Ok(IngestOutcome::Duplicate);
         }
@@ -855,8 +953,15 @@ impl<'c> Writer<'c> {
     /// Commits what was written so far and carries on in a new transaction. Aggregates are
     /// settled later, in [`Writer::finish`] (or by the next writer, if this one is killed).
     pub fn commit(&mut self) -> Result<()> {
+        let started = std::time::Instant::now();
         self.flush_batch()?;
+        let flushed = started.elapsed();
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+        tracing::debug!(
+            flush_ms = flushed.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "committed a batch"
+        );
         Ok(())
     }
 
@@ -949,15 +1054,28 @@ impl<'c> Writer<'c> {
 
     /// Recomputes threads, then addresses, then contacts, for everything touched.
     fn settle(&mut self) -> Result<()> {
+        let started = std::time::Instant::now();
+        let (threads, addresses) = (self.dirty_threads.len(), self.dirty_addresses.len());
         if !self.dirty_threads.is_empty() {
             self.recompute_threads()?;
         }
+        let after_threads = started.elapsed();
+        let mut contacts = 0;
         if !self.dirty_addresses.is_empty() {
-            let contacts = self.recompute_addresses()?;
-            if !contacts.is_empty() {
-                self.recompute_contacts(&contacts)?;
+            let dirty = self.recompute_addresses()?;
+            contacts = dirty.len();
+            if !dirty.is_empty() {
+                self.recompute_contacts(&dirty)?;
             }
         }
+        tracing::debug!(
+            threads,
+            addresses,
+            contacts,
+            threads_ms = after_threads.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "settled aggregates"
+        );
         self.conn
             .execute_batch("DELETE FROM pending_thread; DELETE FROM pending_address;")?;
         Ok(())
@@ -1112,86 +1230,145 @@ impl<'c> Writer<'c> {
             contact_id: Option<i64>,
             name: String,
             new_name: String,
-            email: String,
             first: i64,
             last: i64,
         }
-        // Aggregates over the dirty addresses' mail, in temp tables keyed by address (joining
-        // CTEs instead made SQLite scan one per address).
-        self.conn.execute_batch(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS address_facts (id INTEGER PRIMARY KEY, sent_to INTEGER,
-                 received_from INTEGER, from_total INTEGER, copied_total INTEGER, first INTEGER, last INTEGER);
-             CREATE TEMP TABLE IF NOT EXISTS address_latest (id INTEGER PRIMARY KEY, class TEXT, reason TEXT);
-             CREATE TEMP TABLE IF NOT EXISTS address_latest_name (id INTEGER PRIMARY KEY, name TEXT);
-             DELETE FROM temp.address_facts;
-             DELETE FROM temp.address_latest;
+        // One pass over the participants of the dirty addresses (over all participants, in
+        // message order, when most addresses are dirty: a bulk import), aggregated here.
+        #[derive(Default)]
+        struct Facts {
+            sent_to: i64,
+            received_from: i64,
+            from_total: i64,
+            copied_total: i64,
+            first: i64,
+            last: i64,
+            /// (date, message) of the latest message from the address that does not count.
+            latest_uncounted: Option<(i64, i64)>,
+        }
+        let total: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM address", [], |r| r.get(0))?;
+        let full_scan = (dirty.len() as i64) * 4 > total;
+        // Threads the user wrote in (list and bulk mail counts there): few, so kept in memory
+        // instead of joining every participant row to its thread.
+        let outbound_threads: HashSet<i64> = self
+            .ids("SELECT id FROM thread WHERE outbound_count > 0")?
+            .into_iter()
+            .collect();
+        let sql = format!(
+            "SELECT p.address_id, p.role, m.id, m.date, m.direction, m.class, m.thread_id
+             FROM participant p JOIN message m ON m.id = p.message_id
+             {}",
+            if full_scan {
+                ""
+            } else {
+                "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)"
+            }
+        );
+        let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(dirty.len());
+        {
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let aid: i64 = r.get(0)?;
+                if !dirty.contains(&aid) {
+                    continue;
+                }
+                let role = r.get_ref(1)?.as_str().unwrap_or("");
+                let message: i64 = r.get(2)?;
+                let date: i64 = r.get(3)?;
+                let direction = r.get_ref(4)?.as_str().unwrap_or("");
+                let class = r.get_ref(5)?.as_str().unwrap_or("");
+                let thread: i64 = r.get(6)?;
+                let counted = class == "person"
+                    || (direction == "inbound"
+                        && (class == "list" || class == "bulk")
+                        && outbound_threads.contains(&thread));
+                let f = facts.entry(aid).or_insert_with(|| Facts {
+                    first: date,
+                    last: date,
+                    ..Default::default()
+                });
+                f.first = f.first.min(date);
+                f.last = f.last.max(date);
+                match role {
+                    "from" => {
+                        f.from_total += 1;
+                        if counted && direction == "inbound" {
+                            f.received_from += 1;
+                        } else if !counted && f.latest_uncounted.is_none_or(|l| (date, message) > l)
+                        {
+                            f.latest_uncounted = Some((date, message));
+                        }
+                    }
+                    "to" | "cc" | "bcc" => {
+                        f.copied_total += 1;
+                        if counted && direction == "outbound" {
+                            f.sent_to += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS address_latest_name (id INTEGER PRIMARY KEY, name TEXT);
              DELETE FROM temp.address_latest_name;
-             INSERT INTO temp.address_facts
-                SELECT p.address_id,
-                    count(*) FILTER (WHERE m.direction = 'outbound' AND p.role IN ('to', 'cc', 'bcc') AND {COUNTED}),
-                    count(*) FILTER (WHERE m.direction = 'inbound' AND p.role = 'from' AND {COUNTED}),
-                    count(*) FILTER (WHERE p.role = 'from'),
-                    count(*) FILTER (WHERE p.role IN ('to', 'cc', 'bcc')),
-                    min(m.date), max(m.date)
-                FROM participant p JOIN message m ON m.id = p.message_id JOIN thread t ON t.id = m.thread_id
-                WHERE p.address_id IN (SELECT id FROM temp.dirty_address)
-                GROUP BY p.address_id;
-             INSERT INTO temp.address_latest
-                SELECT id, class, class_reason FROM (
-                    SELECT p.address_id AS id, m.class, m.class_reason,
-                        row_number() OVER (PARTITION BY p.address_id ORDER BY m.date DESC, m.id DESC) AS rn
-                    FROM participant p JOIN message m ON m.id = p.message_id JOIN thread t ON t.id = m.thread_id
-                    WHERE p.address_id IN (SELECT id FROM temp.address_facts WHERE from_total > received_from)
-                      AND p.role = 'from' AND NOT {COUNTED})
-                WHERE rn = 1;
              INSERT INTO temp.address_latest_name
                 SELECT id, name FROM (
                     SELECT address_id AS id, name,
                         row_number() OVER (PARTITION BY address_id ORDER BY last_seen DESC, uses DESC, name) AS rn
                     FROM address_name WHERE address_id IN (SELECT id FROM temp.dirty_address))
-                WHERE rn = 1;"
-        ))?;
-        let sql = "SELECT a.id, a.key, a.domain, a.is_list, a.contact_id, '', '', a.name, a.email,
-                    coalesce(f.sent_to, 0), coalesce(f.received_from, 0), coalesce(f.from_total, 0),
-                    coalesce(f.copied_total, 0), coalesce(f.first, 0), coalesce(f.last, 0),
-                    u.class, u.reason, coalesce(n.name, '')
-             FROM temp.dirty_address d JOIN address a ON a.id = d.id
-             LEFT JOIN temp.address_facts f ON f.id = a.id
-             LEFT JOIN temp.address_latest u ON u.id = a.id
-             LEFT JOIN temp.address_latest_name n ON n.id = a.id";
-        let rows: Vec<Row> = self
+                WHERE rn = 1;",
+        )?;
+        let mut class_of = self
             .conn
-            .prepare(sql)?
-            .query_map([], |r| {
-                let key: String = r.get(1)?;
-                let class: Option<String> = r.get(15)?;
-                let class_reason: Option<String> = r.get(16)?;
-                Ok(Row {
-                    id: r.get(0)?,
+            .prepare_cached("SELECT class, class_reason FROM message WHERE id = ?1")?;
+        let sql = "SELECT a.id, a.key, a.domain, a.is_list, a.contact_id, a.name, a.email, coalesce(n.name, '')
+             FROM temp.dirty_address d JOIN address a ON a.id = d.id
+             LEFT JOIN temp.address_latest_name n ON n.id = a.id";
+        let mut rows: Vec<Row> = Vec::with_capacity(dirty.len());
+        {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let id: i64 = r.get(0)?;
+                let f = facts.remove(&id).unwrap_or_default();
+                let latest_uncounted = match f.latest_uncounted {
+                    Some((_, message)) => class_of
+                        .query_row(params![message], |c| {
+                            Ok((c.get::<_, String>(0)?, c.get::<_, String>(1)?))
+                        })
+                        .optional()?
+                        .and_then(|(c, why)| Class::parse(&c).map(|c| (c, why))),
+                    None => None,
+                };
+                rows.push(Row {
+                    id,
                     contact_id: r.get(4)?,
-                    name: r.get(7)?,
-                    email: r.get(8)?,
-                    first: r.get(13)?,
-                    last: r.get(14)?,
-                    new_name: r.get(17)?,
+                    name: r.get(5)?,
+                    first: f.first,
+                    last: f.last,
+                    new_name: r.get(7)?,
                     facts: AddressFacts {
-                        is_identity: false,
+                        key: r.get(1)?,
                         domain: r.get(2)?,
+                        is_identity: false,
                         is_list: r.get(3)?,
-                        sent_to: r.get(9)?,
-                        received_from: r.get(10)?,
-                        from_total: r.get(11)?,
-                        copied_total: r.get(12)?,
-                        latest_uncounted: class
-                            .as_deref()
-                            .and_then(Class::parse)
-                            .map(|c| (c, class_reason.unwrap_or_default())),
-                        key,
+                        sent_to: f.sent_to,
+                        received_from: f.received_from,
+                        from_total: f.from_total,
+                        copied_total: f.copied_total,
+                        latest_uncounted,
                     },
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+                });
+            }
+        }
+        drop(class_of);
         let mut contacts = HashSet::new();
+        let mut fts_new: HashSet<i64> = HashSet::new();
+        let mut fts_changed: HashSet<i64> = HashSet::new();
         for mut row in rows {
             row.facts.is_identity = self.identities.contains(&row.facts.key);
             let (status, reason) = decide(&row.facts, self.policy, &self.rules);
@@ -1232,17 +1409,24 @@ impl<'c> Writer<'c> {
                     row.first,
                     row.last
                 ])?;
-            if row.new_name != row.name {
-                self.conn
-                    .prepare_cached("DELETE FROM address_fts WHERE rowid = ?1")?
-                    .execute(params![row.id])?;
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO address_fts (rowid, email, name) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![row.id, row.email, row.new_name])?;
+            let fresh = self.new_addresses.remove(&row.id);
+            if fresh {
+                fts_new.insert(row.id);
+            } else if row.new_name != row.name {
+                fts_changed.insert(row.id);
             }
         }
+        // Search rows in two statements rather than two per address.
+        self.temp_ids("fts_changed", &fts_changed)?;
+        self.conn.execute_batch(
+            "DELETE FROM address_fts WHERE rowid IN (SELECT id FROM temp.fts_changed);",
+        )?;
+        fts_new.extend(fts_changed);
+        self.temp_ids("fts_new", &fts_new)?;
+        self.conn.execute_batch(
+            "INSERT INTO address_fts (rowid, email, name)
+                 SELECT id, email, name FROM address WHERE id IN (SELECT id FROM temp.fts_new);",
+        )?;
         Ok(contacts)
     }
 
