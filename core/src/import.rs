@@ -161,6 +161,16 @@ pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
     Ok(totals)
 }
 
+/// Counts the files an import will read, without a stat per file (for the progress bar).
+fn scan_files(paths: &[PathBuf]) -> Result<ScanTotals> {
+    let mut totals = ScanTotals::default();
+    walk(paths, false, &mut |_, _| {
+        totals.files += 1;
+        true
+    })?;
+    Ok(totals)
+}
+
 /// Whether a folder holds sent mail (its From addresses are the user's).
 fn is_sent_folder(path: &Path) -> bool {
     path.components().any(|c| {
@@ -480,6 +490,9 @@ fn apply(
     Ok(())
 }
 
+/// Databases smaller than this are bulk-loaded (query indexes rebuilt once at the end).
+const BULK_BELOW: i64 = 5_000;
+
 /// How often the progress callback is called at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
@@ -491,20 +504,24 @@ pub fn import(
     progress_cb: &mut dyn FnMut(&ImportProgress),
     cancel: &CancelToken,
 ) -> Result<ImportSummary> {
-    let totals = scan(paths)?;
+    if paths.is_empty() {
+        return Err(Error::InvalidInput("no paths to import".into()));
+    }
+    for p in paths {
+        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+    }
     let started = Instant::now();
     let mut summary = ImportSummary::default();
-    let mut progress = ImportProgress {
-        files_total: totals.files,
-        bytes_total: totals.bytes,
-        ..Default::default()
-    };
+    let mut progress = ImportProgress::default();
     progress_cb(&progress);
+    // Counting what there is to read (for the progress bar) runs beside the import.
+    let scan_paths = paths.to_vec();
+    let mut scanning = Some(std::thread::spawn(move || scan_files(&scan_paths)));
     let (rx, reader) = spawn_reader(paths.to_vec(), options.snippet);
     let mut last_report = Instant::now();
     let mut cancelled = false;
-    // A large import into a small database builds its query indexes once at the end.
-    let bulk = totals.files >= 1000 && totals.files as i64 > store.message_count_estimate()?;
+    // An import into a small database builds its query indexes once at the end.
+    let bulk = store.message_count_estimate()? < BULK_BELOW;
     let mut writer = store.writer(crate::time::now())?;
     if let Some(p) = options.policy {
         writer.override_policy(p);
@@ -530,6 +547,12 @@ pub fn import(
                 writer.commit()?;
                 in_batch = 0;
             }
+        }
+        if scanning.as_ref().is_some_and(|h| h.is_finished())
+            && let Some(Ok(Ok(totals))) = scanning.take().map(|h| h.join())
+        {
+            progress.files_total = totals.files;
+            progress.bytes_total = totals.bytes;
         }
         if last_report.elapsed() >= PROGRESS_EVERY {
             progress_cb(&progress);
