@@ -158,12 +158,12 @@ pub fn run_import(
     let pb = progress_bar(
         ctx.quiet,
         0,
-        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg} (ETA {eta})",
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
     );
     let cancel = CancelToken::new();
     let mut on_progress = |p: &ImportProgress| {
-        pb.set_length(p.files_total.max(p.files_done).max(1));
-        pb.set_position(p.files_done);
+        pb.set_length(p.bytes_total.max(p.bytes_done).max(1));
+        pb.set_position(p.bytes_done);
         let rate = {
             let secs = pb.elapsed().as_secs_f64();
             if secs > 0.0 {

@@ -161,16 +161,6 @@ pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
     Ok(totals)
 }
 
-/// Counts the files an import will read, without a stat per file (for the progress bar).
-fn scan_files(paths: &[PathBuf]) -> Result<ScanTotals> {
-    let mut totals = ScanTotals::default();
-    walk(paths, false, &mut |_, _| {
-        totals.files += 1;
-        true
-    })?;
-    Ok(totals)
-}
-
 /// Whether a folder holds sent mail (its From addresses are the user's).
 fn is_sent_folder(path: &Path) -> bool {
     path.components().any(|c| {
@@ -504,19 +494,15 @@ pub fn import(
     progress_cb: &mut dyn FnMut(&ImportProgress),
     cancel: &CancelToken,
 ) -> Result<ImportSummary> {
-    if paths.is_empty() {
-        return Err(Error::InvalidInput("no paths to import".into()));
-    }
-    for p in paths {
-        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-    }
     let started = Instant::now();
+    let totals = scan(paths)?;
     let mut summary = ImportSummary::default();
-    let mut progress = ImportProgress::default();
+    let mut progress = ImportProgress {
+        files_total: totals.files,
+        bytes_total: totals.bytes,
+        ..Default::default()
+    };
     progress_cb(&progress);
-    // Counting what there is to read (for the progress bar) runs beside the import.
-    let scan_paths = paths.to_vec();
-    let mut scanning = Some(std::thread::spawn(move || scan_files(&scan_paths)));
     let (rx, reader) = spawn_reader(paths.to_vec(), options.snippet);
     let mut last_report = Instant::now();
     let mut cancelled = false;
@@ -547,12 +533,6 @@ pub fn import(
                 writer.commit()?;
                 in_batch = 0;
             }
-        }
-        if scanning.as_ref().is_some_and(|h| h.is_finished())
-            && let Some(Ok(Ok(totals))) = scanning.take().map(|h| h.join())
-        {
-            progress.files_total = totals.files;
-            progress.bytes_total = totals.bytes;
         }
         if last_report.elapsed() >= PROGRESS_EVERY {
             progress_cb(&progress);
