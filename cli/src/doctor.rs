@@ -48,6 +48,7 @@ fn database(ctx: &Ctx, out: &mut Vec<Check>) {
     let facts = engine.with_store(|s| {
         Ok((
             s.integrity_check()?,
+            s.foreign_key_violations()?,
             s.schema_version()?,
             s.pending_counts()?,
             s.stats()?,
@@ -55,7 +56,16 @@ fn database(ctx: &Ctx, out: &mut Vec<Check>) {
     });
     match facts {
         Err(e) => out.push(check("database", "fail", e.to_string())),
-        Ok((integrity, version, (threads, addresses), stats)) => {
+        Ok((integrity, dangling, version, (threads, addresses), stats)) => {
+            if dangling > 0 {
+                out.push(check(
+                    "database",
+                    "fail",
+                    format!(
+                        "{dangling} rows point at rows that do not exist (PRAGMA foreign_key_check)"
+                    ),
+                ));
+            }
             out.push(check(
                 "database",
                 if integrity == "ok" { "ok" } else { "fail" },

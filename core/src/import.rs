@@ -508,12 +508,13 @@ pub fn import(
     let mut cancelled = false;
     // An import into a small database builds its query indexes once at the end.
     let bulk = store.message_count_estimate()? < BULK_BELOW;
-    let mut writer = store.writer(crate::time::now())?;
+    let mut writer = if bulk {
+        store.bulk_writer(crate::time::now())?
+    } else {
+        store.writer(crate::time::now())?
+    };
     if let Some(p) = options.policy {
         writer.override_policy(p);
-    }
-    if bulk {
-        writer.defer_indexes()?;
     }
     let mut in_batch = 0usize;
     loop {

@@ -57,6 +57,15 @@ fn linux_man_agrees_with_notmuch_in_any_order_and_twice() {
         "addresses {addresses} vs getaddresses {PYTHON_ADDRESSES}"
     );
     assert_eq!(stats["sources"], 17_885, "every file is a source");
+    // The bulk load checks no foreign keys row by row: every reference must still hold.
+    let doctor = rapport_json(&db, &["doctor"]);
+    let failures: Vec<_> = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert!(failures.is_empty(), "doctor: {failures:?}");
 
     // Importing the same files again changes nothing.
     let again = import(&db, &maildir);

@@ -236,6 +236,27 @@ impl Store {
         Writer::begin(&self.conn, capture_time)
     }
 
+    /// A writer for a bulk load into a small database: query-only indexes are dropped until it
+    /// finishes, and foreign keys are not checked row by row (the writer keeps them by
+    /// construction; `rapport doctor` verifies them). Both come back when the writer ends.
+    pub fn bulk_writer(&mut self, capture_time: i64) -> Result<Writer<'_>> {
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        let mut w = Writer::begin(&self.conn, capture_time)?;
+        w.defer_indexes()?;
+        Ok(w)
+    }
+
+    /// Rows whose foreign keys point nowhere (should always be none).
+    pub fn foreign_key_violations(&self) -> Result<i64> {
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while rows.next()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn

@@ -162,6 +162,8 @@ impl Drop for Writer<'_> {
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        // A bulk writer turned row-by-row foreign-key checks off; every other writer has them.
+        let _ = self.conn.pragma_update(None, "foreign_keys", true);
     }
 }
 
