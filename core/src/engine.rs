@@ -71,6 +71,8 @@ pub struct SentRecord {
 pub struct Engine {
     store: Mutex<Option<Store>>,
     path: PathBuf,
+    /// A bulk transfer is under way (see [`Engine::begin_bulk`]).
+    bulk: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,6 +100,7 @@ impl Engine {
         Ok(Engine {
             store: Mutex::new(Some(store)),
             path,
+            bulk: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -105,6 +108,7 @@ impl Engine {
         Ok(Engine {
             store: Mutex::new(Some(Store::open_in_memory()?)),
             path: PathBuf::from(":memory:"),
+            bulk: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -292,8 +296,13 @@ impl Engine {
         sent: bool,
         state: Option<&crate::store::FolderState>,
     ) -> Result<WindowOutcome> {
+        let bulk = self.bulk.load(std::sync::atomic::Ordering::SeqCst);
         self.with(|s| {
-            let mut w = s.writer(crate::time::now())?;
+            let mut w = if bulk {
+                s.unchecked_writer(crate::time::now())?
+            } else {
+                s.writer(crate::time::now())?
+            };
             let mut out = WindowOutcome::default();
             for (parsed, source) in &window.items {
                 match parsed {
@@ -337,6 +346,7 @@ impl Engine {
     /// Recomputes every aggregate left pending by windows and interrupted imports (and
     /// rebuilds indexes a bulk load dropped).
     pub fn settle(&self) -> Result<()> {
+        self.bulk.store(false, std::sync::atomic::Ordering::SeqCst);
         self.with(|s| {
             s.restore_indexes()?;
             s.writer(crate::time::now())?.finish()?;
@@ -352,6 +362,7 @@ impl Engine {
             let bulk = incoming >= 1000 && incoming as i64 > s.message_count_estimate()?;
             if bulk {
                 s.defer_indexes()?;
+                self.bulk.store(true, std::sync::atomic::Ordering::SeqCst);
             }
             Ok(bulk)
         })

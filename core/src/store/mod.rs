@@ -240,10 +240,16 @@ impl Store {
     /// finishes, and foreign keys are not checked row by row (the writer keeps them by
     /// construction; `rapport doctor` verifies them). Both come back when the writer ends.
     pub fn bulk_writer(&mut self, capture_time: i64) -> Result<Writer<'_>> {
-        self.conn.pragma_update(None, "foreign_keys", false)?;
-        let mut w = Writer::begin(&self.conn, capture_time)?;
+        let mut w = self.unchecked_writer(capture_time)?;
         w.defer_indexes()?;
         Ok(w)
+    }
+
+    /// A writer without row-by-row foreign-key checks, for the windows of a bulk transfer whose
+    /// indexes are already deferred (see [`Store::defer_indexes`]).
+    pub fn unchecked_writer(&mut self, capture_time: i64) -> Result<Writer<'_>> {
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        Writer::begin(&self.conn, capture_time)
     }
 
     /// Rows whose foreign keys point nowhere (should always be none).

@@ -226,11 +226,6 @@ impl<'c> Writer<'c> {
             conn.query_row("SELECT coalesce(max(id), 0) FROM message", [], |r| r.get(0))?;
         w.start_contact =
             conn.query_row("SELECT coalesce(max(id), 0) FROM contact", [], |r| r.get(0))?;
-        // Work a killed writer left unsettled.
-        w.dirty_threads
-            .extend(w.ids("SELECT id FROM pending_thread")?);
-        w.dirty_addresses
-            .extend(w.ids("SELECT id FROM pending_address")?);
         Ok(w)
     }
 
@@ -1057,6 +1052,11 @@ impl<'c> Writer<'c> {
     /// Recomputes threads, then addresses, then contacts, for everything touched.
     fn settle(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
+        // Work earlier writers left pending (windows of a sync, a killed import).
+        let pending_threads = self.ids("SELECT id FROM pending_thread")?;
+        let pending_addresses = self.ids("SELECT id FROM pending_address")?;
+        self.dirty_threads.extend(pending_threads);
+        self.dirty_addresses.extend(pending_addresses);
         let (threads, addresses) = (self.dirty_threads.len(), self.dirty_addresses.len());
         if !self.dirty_threads.is_empty() {
             self.recompute_threads()?;
