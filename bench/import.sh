@@ -12,7 +12,7 @@ cargo build --locked --release -p rapport-cli -p rapport-bench >/dev/null 2>&1 |
 R=$root/target/x86_64-unknown-linux-gnu/release/rapport
 B=$root/target/x86_64-unknown-linux-gnu/release/rapport-bench
 maildir=$("$root/scripts/corpora.sh" lore-linux-man)/lore-linux-man
-n=$(find "$maildir" -type f | wc -l)
+n=$(find "$maildir/cur" "$maildir/new" -type f | wc -l)
 work=$(mktemp -d /tmp/rapport-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 m() { python3 "$root/bench/measure.py" "$@"; }
