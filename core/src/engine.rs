@@ -73,6 +73,8 @@ pub struct Engine {
     path: PathBuf,
     /// A bulk transfer is under way (see [`Engine::begin_bulk`]).
     bulk: std::sync::atomic::AtomicBool,
+    /// What the last sync window's writer learned; dropped by any other call.
+    window_caches: Mutex<Option<crate::store::WriterCaches>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -101,6 +103,7 @@ impl Engine {
             store: Mutex::new(Some(store)),
             path,
             bulk: std::sync::atomic::AtomicBool::new(false),
+            window_caches: Mutex::new(None),
         })
     }
 
@@ -109,6 +112,7 @@ impl Engine {
             store: Mutex::new(Some(Store::open_in_memory()?)),
             path: PathBuf::from(":memory:"),
             bulk: std::sync::atomic::AtomicBool::new(false),
+            window_caches: Mutex::new(None),
         })
     }
 
@@ -123,6 +127,15 @@ impl Engine {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        // Another call may write: what sync windows cached about the database no longer holds.
+        if let Ok(mut caches) = self.window_caches.lock() {
+            caches.take();
+        }
+        self.with_window(f)
+    }
+
+    /// Runs `f` with the store, keeping the sync windows' caches (for `store_window` only).
+    fn with_window<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
         let mut guard = self.lock()?;
         match guard.as_mut() {
             Some(store) => f(store),
@@ -297,11 +310,17 @@ impl Engine {
         state: Option<&crate::store::FolderState>,
     ) -> Result<WindowOutcome> {
         let bulk = self.bulk.load(std::sync::atomic::Ordering::SeqCst);
-        self.with(|s| {
-            let mut w = if bulk {
-                s.unchecked_writer(crate::time::now())?
-            } else {
-                s.writer(crate::time::now())?
+        let cached = self
+            .window_caches
+            .lock()
+            .map_err(|_| Error::Internal("window cache poisoned".into()))?
+            .take();
+        self.with_window(|s| {
+            let now = crate::time::now();
+            let mut w = match cached {
+                Some(c) => s.resumed_writer(now, c, !bulk)?,
+                None if bulk => s.unchecked_writer(now)?,
+                None => s.writer(now)?,
             };
             let mut out = WindowOutcome::default();
             for (parsed, source) in &window.items {
@@ -328,7 +347,10 @@ impl Engine {
             if let Some(st) = state {
                 w.save_folder_state(st)?;
             }
-            w.finish_pending()?;
+            let caches = w.finish_pending_keeping()?;
+            if let Ok(mut slot) = self.window_caches.lock() {
+                *slot = Some(caches);
+            }
             Ok(out)
         })
     }
@@ -600,4 +622,57 @@ fn recompute(s: &mut Store) -> Result<()> {
     w.recompute_all()?;
     w.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(id: &str, parent: Option<&str>) -> Vec<u8> {
+        let reply = parent
+            .map(|p| format!("In-Reply-To: <{p}>\r\n"))
+            .unwrap_or_default();
+        format!(
+            "From: Ann <ann@example.org>\r\nTo: me@example.com\r\nSubject: plans\r\n\
+             Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{id}>\r\n{reply}\r\nbody\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn source(kind: &str, uid: u32) -> SourceRef {
+        SourceRef {
+            kind: kind.into(),
+            account: "work".into(),
+            folder: "INBOX".into(),
+            external_id: uid.to_string(),
+        }
+    }
+
+    /// A window's caches must not outlive another process's commit: the second window replies to
+    /// a message that arrived through another connection, and must join its thread rather than
+    /// create a second node for it.
+    #[test]
+    fn window_caches_are_dropped_when_another_connection_commits() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let path = dir.path().join("r.db");
+        let engine = Engine::open(&path)?;
+        engine.ingest_window(vec![(raw("a@x", None), source("imap", 1))], false, None)?;
+
+        let other = Engine::open(&path)?;
+        let captured = other.capture(&raw("b@x", None), &source("thunderbird", 7))?;
+        drop(other);
+
+        engine.ingest_window(
+            vec![(raw("c@x", Some("b@x")), source("imap", 2))],
+            false,
+            None,
+        )?;
+        engine.settle()?;
+        let stats = engine.stats()?;
+        assert_eq!(stats.messages, 3);
+        assert_eq!(stats.threads, 2);
+        let thread = engine.thread(&captured.message_id, crate::time::now())?;
+        assert_eq!(thread.messages.len(), 2);
+        Ok(())
+    }
 }

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::model::Policy;
 
 pub use read::FolderState;
-pub use write::{BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer};
+pub use write::{
+    BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer, WriterCaches,
+};
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
@@ -243,6 +245,17 @@ impl Store {
         let mut w = self.unchecked_writer(capture_time)?;
         w.defer_indexes()?;
         Ok(w)
+    }
+
+    /// A writer that starts with an earlier writer's caches (nothing else may have written since).
+    pub fn resumed_writer(
+        &mut self,
+        capture_time: i64,
+        caches: WriterCaches,
+        checked: bool,
+    ) -> Result<Writer<'_>> {
+        self.conn.pragma_update(None, "foreign_keys", checked)?;
+        Writer::resume(&self.conn, capture_time, caches)
     }
 
     /// A writer without row-by-row foreign-key checks, for the windows of a bulk transfer whose

@@ -129,6 +129,27 @@ struct NodeCache {
     complete: bool,
 }
 
+/// What a writer learned about the database that the next writer may reuse, as long as nothing
+/// else wrote in between (the engine hands them from one sync window to the next).
+#[derive(Default)]
+pub struct WriterCaches {
+    node_cache: NodeCache,
+    address_ids: HashMap<String, i64>,
+    list_marked: HashSet<String>,
+    sources_started_empty: bool,
+    /// `PRAGMA data_version` after our commit: it changes only when another connection commits.
+    data_version: i64,
+}
+
+impl std::fmt::Debug for WriterCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterCaches")
+            .field("nodes", &self.node_cache.nodes.len())
+            .field("addresses", &self.address_ids.len())
+            .finish()
+    }
+}
+
 /// The node cache is dropped when it grows past this, keeping memory flat on huge imports.
 const NODE_CACHE_LIMIT: usize = 200_000;
 
@@ -178,7 +199,39 @@ fn class_rank(class: &str) -> u8 {
 }
 
 impl<'c> Writer<'c> {
+    /// Begins with what an earlier writer learned (see [`WriterCaches`]).
+    /// If another process committed in between, the caches are stale and are dropped.
+    pub(super) fn resume(conn: &'c Connection, now: i64, caches: WriterCaches) -> Result<Self> {
+        let mut w = Self::begin_inner(conn, now, false)?;
+        // Read inside our IMMEDIATE transaction, so nobody can commit between check and use.
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if version != caches.data_version {
+            w.probe_emptiness()?;
+            return Ok(w);
+        }
+        w.node_cache = caches.node_cache;
+        w.address_ids = caches.address_ids;
+        w.list_marked = caches.list_marked;
+        w.sources_started_empty = caches.sources_started_empty;
+        Ok(w)
+    }
+
+    /// An empty table lets the writer skip lookups it would otherwise make per message.
+    fn probe_emptiness(&mut self) -> Result<()> {
+        self.node_cache.complete =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM node)", [], |r| r.get(0))?;
+        self.sources_started_empty =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM source)", [], |r| r.get(0))?;
+        Ok(())
+    }
+
     pub(super) fn begin(conn: &'c Connection, now: i64) -> Result<Self> {
+        Self::begin_inner(conn, now, true)
+    }
+
+    fn begin_inner(conn: &'c Connection, now: i64, probe: bool) -> Result<Self> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut w = Writer {
             conn,
@@ -203,10 +256,9 @@ impl<'c> Writer<'c> {
             new_addresses: HashSet::new(),
             sources_started_empty: false,
         };
-        w.node_cache.complete =
-            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM node)", [], |r| r.get(0))?;
-        w.sources_started_empty =
-            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM source)", [], |r| r.get(0))?;
+        if probe {
+            w.probe_emptiness()?;
+        }
         w.identities = IdentitySet::new(w.strings("SELECT key FROM identity WHERE confirmed = 1")?);
         w.rules = RuleSet::new(
             conn.prepare_cached("SELECT action, pattern FROM rule")?
@@ -970,6 +1022,24 @@ impl<'c> Writer<'c> {
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
         Ok(self.effects)
+    }
+
+    /// Like [`Writer::finish_pending`], and hands back what this writer learned for the next one.
+    pub fn finish_pending_keeping(mut self) -> Result<WriterCaches> {
+        self.flush_batch()?;
+        self.restore_indexes()?;
+        self.conn.execute_batch("COMMIT")?;
+        self.in_tx = false;
+        let data_version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(WriterCaches {
+            data_version,
+            node_cache: std::mem::take(&mut self.node_cache),
+            address_ids: std::mem::take(&mut self.address_ids),
+            list_marked: std::mem::take(&mut self.list_marked),
+            sources_started_empty: self.sources_started_empty,
+        })
     }
 
     /// Recomputes every aggregate the writer touched and commits.
