@@ -1,6 +1,7 @@
 //! Importing mail files: mbox (mboxo and mboxrd), maildir (recursive, `cur/` and `new/`), single
-//! `.eml` files, and directories of any of them. Streaming: one thread reads and parses, the
-//! caller's thread writes batches, and memory stays flat whatever the corpus size.
+//! `.eml` files, and directories of any of them. Streaming: one thread reads files and deals
+//! their messages to parsing workers (one per core), the caller's thread stores them in the order
+//! they were read, and memory stays flat whatever the corpus size.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -91,17 +92,23 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(&Path, u64) -> boo
         sizes: bool,
         visit: &mut dyn FnMut(&Path, u64) -> bool,
     ) -> Result<bool> {
-        let mut entries: Vec<(String, PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
+        let mut entries: Vec<(String, PathBuf, std::fs::FileType, u64)> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let ft = e.file_type().ok()?;
-                Some((name, e.path(), ft))
+                // Through the open directory: much cheaper than a stat of the whole path.
+                let len = if sizes && ft.is_file() {
+                    e.metadata().map(|m| m.len()).unwrap_or(0)
+                } else {
+                    0
+                };
+                Some((name, e.path(), ft, len))
             })
             .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, path, ft) in entries {
+        for (name, path, ft, len) in entries {
             // Maildir++ folders (.Sent, .Archive) are dot-directories holding cur/ or new/.
             let maildir_folder = name.starts_with('.')
                 && ft.is_dir()
@@ -109,27 +116,20 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(&Path, u64) -> boo
             if ignored_name(&name) && !maildir_folder {
                 continue;
             }
-            let ft = if ft.is_symlink() {
+            let (ft, len) = if ft.is_symlink() {
                 match std::fs::metadata(&path) {
-                    Ok(m) => m.file_type(),
+                    Ok(m) => (m.file_type(), m.len()),
                     Err(_) => continue,
                 }
             } else {
-                ft
+                (ft, len)
             };
             if ft.is_dir() {
                 if !visit_dir(&path, sizes, visit)? {
                     return Ok(false);
                 }
-            } else if ft.is_file() {
-                let len = if sizes {
-                    std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-                } else {
-                    0
-                };
-                if !visit(&path, len) {
-                    return Ok(false);
-                }
+            } else if ft.is_file() && !visit(&path, len) {
+                return Ok(false);
             }
         }
         Ok(true)
@@ -199,31 +199,79 @@ fn capture_time_of(path: &Path) -> i64 {
         .unwrap_or_else(crate::time::now)
 }
 
-/// Items travel to the writer in batches: one channel hand-off per message cost more in thread
-/// wake-ups than the rest of the hand-off.
-const OUTBOX_ITEMS: usize = 256;
-
-struct Outbox {
-    tx: SyncSender<Vec<Item>>,
-    items: Vec<Item>,
+/// What the reading thread hands to a parsing worker: raw messages, and the file markers that
+/// must reach the writer in the same order.
+enum Unit {
+    Raw {
+        bytes: Vec<u8>,
+        /// The file the message came from (its modification time stands in for a bad date).
+        path: Arc<Path>,
+        folder: Arc<str>,
+        sent_folder: bool,
+        external_id: String,
+    },
+    FileDone {
+        bytes: u64,
+    },
+    FileError {
+        location: String,
+        error: String,
+    },
 }
 
-impl Outbox {
-    /// Queues an item; false when the writer has gone away.
-    fn send(&mut self, item: Item) -> bool {
-        self.items.push(item);
-        if self.items.len() >= OUTBOX_ITEMS {
+/// A job closes at this many units or bytes: small enough to keep memory flat and the workers
+/// evenly fed, large enough that channel hand-offs cost nothing next to parsing.
+const JOB_UNITS: usize = 64;
+const JOB_BYTES: usize = 1 << 20;
+
+/// Jobs queued per worker, and parsed jobs waiting for the writer per worker.
+const QUEUE_DEPTH: usize = 2;
+
+/// Parsing workers: as many as there are cores (the writer mostly waits on them), at most four.
+/// `RAPPORT_PARSE_THREADS` overrides it (for measuring).
+fn parse_workers() -> usize {
+    std::env::var("RAPPORT_PARSE_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, 4)
+}
+
+/// Deals jobs to the workers in turn; the writer collects them in the same turn, so mail is
+/// stored in exactly the order it was read, whatever the number of workers.
+struct Dealer {
+    workers: Vec<SyncSender<Vec<Unit>>>,
+    next: usize,
+    units: Vec<Unit>,
+    bytes: usize,
+}
+
+impl Dealer {
+    /// Queues a unit; false when the writer has gone away.
+    fn send(&mut self, unit: Unit) -> bool {
+        if let Unit::Raw { bytes, .. } = &unit {
+            self.bytes += bytes.len();
+        }
+        self.units.push(unit);
+        if self.units.len() >= JOB_UNITS || self.bytes >= JOB_BYTES {
             return self.flush();
         }
         true
     }
 
     fn flush(&mut self) -> bool {
-        if self.items.is_empty() {
+        if self.units.is_empty() {
             return true;
         }
-        let items = std::mem::replace(&mut self.items, Vec::with_capacity(OUTBOX_ITEMS));
-        self.tx.send(items).is_ok()
+        let units = std::mem::replace(&mut self.units, Vec::with_capacity(JOB_UNITS));
+        self.bytes = 0;
+        let worker = self.next % self.workers.len();
+        self.next += 1;
+        self.workers[worker].send(units).is_ok()
     }
 }
 
@@ -231,101 +279,74 @@ impl Outbox {
 #[derive(Default)]
 struct FolderNames {
     parent: PathBuf,
-    canonical: String,
+    canonical: Option<Arc<str>>,
     sent: bool,
 }
 
 impl FolderNames {
-    fn of(&mut self, path: &Path) -> (&str, bool) {
+    fn of(&mut self, path: &Path) -> (Arc<str>, bool) {
         let parent = path.parent().unwrap_or(Path::new(""));
-        if parent != self.parent || self.canonical.is_empty() {
-            self.parent = parent.to_path_buf();
-            self.canonical = std::fs::canonicalize(parent)
-                .unwrap_or_else(|_| parent.to_path_buf())
-                .to_string_lossy()
-                .into_owned();
-            self.sent = is_sent_folder(path);
+        match &self.canonical {
+            Some(name) if parent == self.parent => (name.clone(), self.sent),
+            _ => {
+                self.parent = parent.to_path_buf();
+                let name: Arc<str> = std::fs::canonicalize(parent)
+                    .unwrap_or_else(|_| parent.to_path_buf())
+                    .to_string_lossy()
+                    .into();
+                self.canonical = Some(name.clone());
+                self.sent = is_sent_folder(path);
+                (name, self.sent)
+            }
         }
-        (&self.canonical, self.sent)
     }
 }
 
-/// Reads one file, sending a parsed item per message. Returns false when the receiver is gone.
-fn read_file(
-    path: &Path,
-    tx: &mut Outbox,
-    snippet: bool,
-    now: i64,
-    folders: &mut FolderNames,
-    buf: &mut Vec<u8>,
-) -> bool {
+/// Reads one file, queueing each message it holds. Returns false when the writer is gone.
+fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     let (folder, sent_folder) = folders.of(path);
-    let folder = folder.to_string();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Dates in the future are judged against now; a missing or bogus date is replaced by the
-    // file's modification time (a stat only for those messages).
-    let options = ParseOptions {
-        capture_time: now,
-        snippet,
+    let file_error = |location: String, e: std::io::Error| Unit::FileError {
+        location,
+        error: e.to_string(),
     };
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => {
-            return tx.send(Item::FileError {
-                location: path.display().to_string(),
-                error: e.to_string(),
-            });
-        }
+        Err(e) => return out.send(file_error(path.display().to_string(), e)),
     };
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let is_mbox = match reader.fill_buf() {
         Ok(head) => head.starts_with(b"From "),
-        Err(e) => {
-            return tx.send(Item::FileError {
-                location: path.display().to_string(),
-                error: e.to_string(),
-            });
-        }
+        Err(e) => return out.send(file_error(path.display().to_string(), e)),
     };
-    let message = |raw: &[u8], external_id: String| {
-        let parsed = parse_isolated(raw, options).map(|mut env| {
-            if env.date_problem.is_some() {
-                env.date = capture_time_of(path);
-            }
-            Box::new(prepare(&env))
-        });
-        Item::Message {
-            source: SourceRef {
-                kind: "file".into(),
-                account: String::new(),
-                folder: folder.clone(),
-                external_id,
-            },
-            sent_folder,
-            parsed,
-        }
+    let shared_path: Arc<Path> = Arc::from(path);
+    let raw = |bytes: Vec<u8>, external_id: String| Unit::Raw {
+        bytes,
+        path: shared_path.clone(),
+        folder: folder.clone(),
+        sent_folder,
+        external_id,
     };
-    let mut bytes = 0u64;
+    let bytes;
     if is_mbox {
         // mboxo/mboxrd: a "From " line after a blank line (or at the start) begins a message.
         let mut line = Vec::new();
+        let mut message = Vec::new();
         let mut start_offset = 0u64;
         let mut offset = 0u64;
         let mut previous_blank = true;
         let mut in_message = false;
-        buf.clear();
         loop {
             line.clear();
             let n = match reader.read_until(b'\n', &mut line) {
                 Ok(n) => n,
                 Err(e) => {
-                    let _ = tx.send(Item::FileError {
-                        location: format!("{}#{offset}", path.display()),
-                        error: e.to_string(),
-                    });
+                    if !out.send(file_error(format!("{}#{offset}", path.display()), e)) {
+                        return false;
+                    }
                     break;
                 }
             };
@@ -333,75 +354,182 @@ fn read_file(
                 break;
             }
             if line.starts_with(b"From ") && previous_blank {
-                if in_message && !tx.send(message(buf, format!("{name}#{start_offset}"))) {
-                    return false;
+                if in_message {
+                    let done = std::mem::take(&mut message);
+                    if !out.send(raw(done, format!("{name}#{start_offset}"))) {
+                        return false;
+                    }
                 }
-                buf.clear();
                 start_offset = offset;
                 in_message = true;
             } else if in_message {
-                buf.extend_from_slice(&line);
+                message.extend_from_slice(&line);
             }
             previous_blank = line == b"\n" || line == b"\r\n";
             offset += n as u64;
         }
-        if in_message && !tx.send(message(buf, format!("{name}#{start_offset}"))) {
+        if in_message && !out.send(raw(message, format!("{name}#{start_offset}"))) {
             return false;
         }
         bytes = offset;
     } else {
-        buf.clear();
-        match reader.read_to_end(buf) {
+        let mut message = Vec::new();
+        match reader.read_to_end(&mut message) {
             Ok(n) => {
                 bytes = n as u64;
-                if !tx.send(message(buf, name)) {
+                if !out.send(raw(message, name)) {
                     return false;
                 }
             }
-            Err(e) => {
-                if !tx.send(Item::FileError {
-                    location: path.display().to_string(),
-                    error: e.to_string(),
-                }) {
-                    return false;
-                }
-            }
+            Err(e) => return out.send(file_error(path.display().to_string(), e)),
         }
     }
-    tx.send(Item::FileDone { bytes })
+    out.send(Unit::FileDone { bytes })
 }
 
-fn spawn_reader(
-    paths: Vec<PathBuf>,
-    snippet: bool,
-) -> (Receiver<Vec<Item>>, std::thread::JoinHandle<Result<()>>) {
-    let (tx, rx) = sync_channel::<Vec<Item>>(16);
-    let handle = std::thread::Builder::new()
-        .name("rapport-import-reader".into())
-        .spawn(move || {
-            let mut buf = Vec::with_capacity(256 * 1024);
-            let now = crate::time::now();
-            let mut folders = FolderNames::default();
-            let mut out = Outbox {
-                tx,
-                items: Vec::with_capacity(OUTBOX_ITEMS),
-            };
-            walk(&paths, false, &mut |path, _| {
-                read_file(path, &mut out, snippet, now, &mut folders, &mut buf)
-            })?;
-            out.flush();
-            Ok(())
-        });
-    match handle {
-        Ok(h) => (rx, h),
-        Err(e) => {
-            let (_tx, rx) = sync_channel::<Vec<Item>>(1);
-            let h = std::thread::spawn(move || {
-                Err(Error::Internal(format!("cannot start reader: {e}")))
-            });
-            (rx, h)
-        }
+/// Parses a job's messages into items for the writer.
+fn parse_job(units: Vec<Unit>, options: ParseOptions) -> Vec<Item> {
+    units
+        .into_iter()
+        .map(|unit| match unit {
+            Unit::Raw {
+                bytes,
+                path,
+                folder,
+                sent_folder,
+                external_id,
+            } => {
+                let parsed = parse_isolated(&bytes, options).map(|mut env| {
+                    // A missing or bogus date is replaced by the file's modification time (a
+                    // stat only for those messages).
+                    if env.date_problem.is_some() {
+                        env.date = capture_time_of(&path);
+                    }
+                    Box::new(prepare(&env))
+                });
+                Item::Message {
+                    source: SourceRef {
+                        kind: "file".into(),
+                        account: String::new(),
+                        folder: folder.to_string(),
+                        external_id,
+                    },
+                    sent_folder,
+                    parsed,
+                }
+            }
+            Unit::FileDone { bytes } => Item::FileDone { bytes },
+            Unit::FileError { location, error } => Item::FileError { location, error },
+        })
+        .collect()
+}
+
+/// Parsed mail in the order it was read: the workers' outputs, taken in the turn the dealer
+/// used. Dropping it stops the workers and the reading thread.
+struct ParsedStream {
+    outputs: Vec<Receiver<Vec<Item>>>,
+    next: usize,
+    reader: Option<std::thread::JoinHandle<Result<()>>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ParsedStream {
+    /// The next job's items; `None` once everything has been read.
+    fn recv(&mut self) -> Option<Vec<Item>> {
+        let worker = self.next % self.outputs.len();
+        self.next += 1;
+        // A worker hangs up once the dealer has hung up on it and its jobs are all taken: since
+        // jobs are collected in the order they were dealt, that is the end of the stream.
+        self.outputs[worker].recv().ok()
     }
+
+    /// Stops the threads and reports how reading went.
+    fn finish(mut self) -> Result<()> {
+        self.outputs.clear();
+        let mut panicked = false;
+        for worker in self.workers.drain(..) {
+            panicked |= worker.join().is_err();
+        }
+        let read = match self.reader.take() {
+            Some(reader) => reader
+                .join()
+                .map_err(|_| Error::Internal("the import reader thread panicked".into()))?,
+            None => Ok(()),
+        };
+        if panicked {
+            return Err(Error::Internal(
+                "an import parsing thread panicked; nothing after it was stored".into(),
+            ));
+        }
+        read
+    }
+}
+
+/// Parsing threads step back for the writer: it is the one stage that cannot be split, so it
+/// should never wait for a core while parsed mail queues up for it.
+fn yield_to_writer() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; on Linux `who = 0` is this thread.
+    // Raising one's own niceness needs no privilege, and a failure changes nothing.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 5);
+    }
+}
+
+fn spawn_thread<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| Error::Internal(format!("cannot start an import thread: {e}")))
+}
+
+/// Starts the reading thread and the parsing workers.
+fn spawn_reader(paths: Vec<PathBuf>, snippet: bool) -> Result<ParsedStream> {
+    let options = ParseOptions {
+        // Dates in the future are judged against now.
+        capture_time: crate::time::now(),
+        snippet,
+    };
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    let mut workers = Vec::new();
+    for i in 0..parse_workers() {
+        let (job_tx, job_rx) = sync_channel::<Vec<Unit>>(QUEUE_DEPTH);
+        let (item_tx, item_rx) = sync_channel::<Vec<Item>>(QUEUE_DEPTH);
+        workers.push(spawn_thread(format!("rapport-parse-{i}"), move || {
+            yield_to_writer();
+            for units in job_rx {
+                if item_tx.send(parse_job(units, options)).is_err() {
+                    break;
+                }
+            }
+        })?);
+        inputs.push(job_tx);
+        outputs.push(item_rx);
+    }
+    let reader = spawn_thread("rapport-import-reader".into(), move || {
+        let mut folders = FolderNames::default();
+        let mut out = Dealer {
+            workers: inputs,
+            next: 0,
+            units: Vec::with_capacity(JOB_UNITS),
+            bytes: 0,
+        };
+        walk(&paths, false, &mut |path, _| {
+            read_file(path, &mut out, &mut folders)
+        })?;
+        out.flush();
+        Ok(())
+    })?;
+    Ok(ParsedStream {
+        outputs,
+        next: 0,
+        reader: Some(reader),
+        workers,
+    })
 }
 
 /// Applies one item to the writer, updating the summary.
@@ -495,15 +623,39 @@ pub fn import(
     cancel: &CancelToken,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
-    let totals = scan(paths)?;
+    if paths.is_empty() {
+        return Err(Error::InvalidInput("no paths to import".into()));
+    }
+    // A missing path fails before anything is written.
+    for p in paths {
+        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+    }
+    // Reading starts at once; counting what there is to read runs beside it, and progress is
+    // reported from the moment the totals are known.
+    let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
+    let mut counting = Some(spawn_thread("rapport-import-count".into(), {
+        let paths = paths.to_vec();
+        move || scan(&paths)
+    })?);
     let mut summary = ImportSummary::default();
-    let mut progress = ImportProgress {
-        files_total: totals.files,
-        bytes_total: totals.bytes,
-        ..Default::default()
+    let mut progress = ImportProgress::default();
+    let mut counted = |progress: &mut ImportProgress, wait: bool| -> Result<bool> {
+        match counting.take() {
+            Some(handle) if wait || handle.is_finished() => {
+                let totals = handle
+                    .join()
+                    .map_err(|_| Error::Internal("the import counting thread panicked".into()))??;
+                progress.files_total = totals.files;
+                progress.bytes_total = totals.bytes;
+                Ok(true)
+            }
+            Some(handle) => {
+                counting = Some(handle);
+                Ok(false)
+            }
+            None => Ok(true),
+        }
     };
-    progress_cb(&progress);
-    let (rx, reader) = spawn_reader(paths.to_vec(), options.snippet);
     let mut last_report = Instant::now();
     let mut cancelled = false;
     // An import into a small database builds its query indexes once at the end.
@@ -517,14 +669,18 @@ pub fn import(
         writer.override_policy(p);
     }
     let mut in_batch = 0usize;
+    // Time the writer spent waiting for parsed mail: tells which side limits the import.
+    let mut waited = Duration::ZERO;
     loop {
         if cancel.is_cancelled() {
             cancelled = true;
             break;
         }
-        let Ok(items) = rx.recv() else {
+        let wait_started = Instant::now();
+        let Some(items) = stream.recv() else {
             break;
         };
+        waited += wait_started.elapsed();
         for item in items {
             if matches!(item, Item::Message { .. }) {
                 in_batch += 1;
@@ -535,18 +691,21 @@ pub fn import(
                 in_batch = 0;
             }
         }
-        if last_report.elapsed() >= PROGRESS_EVERY {
+        if last_report.elapsed() >= PROGRESS_EVERY && counted(&mut progress, false)? {
             progress_cb(&progress);
             last_report = Instant::now();
         }
     }
+    counted(&mut progress, true)?;
+    tracing::debug!(
+        streaming_ms = started.elapsed().as_millis() as u64,
+        writer_waited_ms = waited.as_millis() as u64,
+        "read everything"
+    );
     // Settles the aggregates and commits; on cancel, what was read is kept.
     writer.finish()?;
     progress_cb(&progress);
-    drop(rx);
-    let read_result = reader
-        .join()
-        .map_err(|_| Error::Internal("the import reader thread panicked".into()))?;
+    let read_result = stream.finish();
     if cancelled {
         return Err(Error::Cancelled);
     }
@@ -571,18 +730,18 @@ pub fn dry_run(
     let started = Instant::now();
     let mut summary = ImportSummary::default();
     let mut progress = ImportProgress::default();
-    let (rx, reader) = spawn_reader(paths.to_vec(), options.snippet);
+    let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
     let mut writer = store.writer(crate::time::now())?;
     if let Some(p) = options.policy {
         writer.override_policy(p);
     }
-    for item in rx.iter().flatten() {
-        apply(&mut writer, item, &mut summary, &mut progress)?;
+    while let Some(items) = stream.recv() {
+        for item in items {
+            apply(&mut writer, item, &mut summary, &mut progress)?;
+        }
     }
     let findings = writer.finish_dry()?;
-    reader
-        .join()
-        .map_err(|_| Error::Internal("the import reader thread panicked".into()))??;
+    stream.finish()?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok((summary, findings))
 }

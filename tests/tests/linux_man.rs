@@ -100,3 +100,85 @@ fn linux_man_agrees_with_notmuch_in_any_order_and_twice() {
         "thread sizes differ between orders"
     );
 }
+
+/// A copy of the first `n` files of the maildir (hard links).
+fn first_files(src: &Path, dst: &Path, n: usize) {
+    let cur = dst.join("cur");
+    std::fs::create_dir_all(&cur).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(src.join("cur"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files.iter().take(n) {
+        std::fs::hard_link(f, cur.join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+/// A bulk load into a fresh database settles addresses from a second connection while the
+/// writer rebuilds indexes; an import into a populated database settles them in its own
+/// transaction. Both must end with the same contacts and the same counts (with an identity, so
+/// that outbound mail, replies and contacts all come into it).
+#[test]
+fn bulk_load_and_incremental_import_agree() {
+    let maildir = linux_man();
+    let tmp = tempfile::tempdir().unwrap();
+    let me = "mtk.manpages@gmail.com";
+    let run = |db: &Path, dir: &Path| {
+        let dir = dir.to_string_lossy();
+        let out = rapport(
+            db,
+            &["import", &dir, "--me", me, "--policy", "sent-and-received"],
+        );
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let contacts = |db: &Path| {
+        let list = rapport_json(db, &["contacts", "--limit", "100000"]);
+        let mut v: Vec<serde_json::Value> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.as_object_mut().unwrap().remove("id");
+                c
+            })
+            .collect();
+        v.sort_by_key(|c| c["email"].as_str().unwrap_or("").to_string());
+        v
+    };
+    let counts_of = |db: &Path| {
+        let s = rapport_json(db, &["stats"]);
+        (
+            s["messages"].clone(),
+            s["threads"].clone(),
+            s["contacts"].clone(),
+            s["addresses"].clone(),
+        )
+    };
+
+    let bulk = tmp.path().join("bulk.db");
+    run(&bulk, &maildir);
+
+    let part = tmp.path().join("part");
+    first_files(&maildir, &part, 6_000);
+    let stepwise = tmp.path().join("stepwise.db");
+    run(&stepwise, &part);
+    run(&stepwise, &maildir);
+
+    assert_eq!(counts_of(&bulk), counts_of(&stepwise), "counts differ");
+    let (a, b) = (contacts(&bulk), contacts(&stepwise));
+    assert!(
+        a.len() > 100,
+        "expected contacts with an identity, got {}",
+        a.len()
+    );
+    assert_eq!(
+        a, b,
+        "contacts differ between a bulk load and a two-step import"
+    );
+}

@@ -103,6 +103,10 @@ pub struct Writer<'c> {
     start_contact: i64,
     /// Secondary indexes were dropped for a bulk load and must be rebuilt before settling.
     indexes_deferred: bool,
+    /// Address facts being gathered on a second connection (see [`Writer::start_facts_beside`]).
+    facts_beside: Option<FactsBeside>,
+    /// The checkpoint that follows it, joined once the writer has committed.
+    checkpoint_beside: Option<std::thread::JoinHandle<()>>,
     node_cache: NodeCache,
     /// Addresses created by this writer (they get their search row when it settles).
     new_addresses: HashSet<i64>,
@@ -198,6 +202,152 @@ fn class_rank(class: &str) -> u8 {
     }
 }
 
+/// What one pass over an address's participant rows tells (see [`address_facts`]).
+#[derive(Default)]
+struct Facts {
+    sent_to: i64,
+    received_from: i64,
+    from_total: i64,
+    copied_total: i64,
+    first: i64,
+    last: i64,
+    /// (date, message) of the latest message from the address that does not count.
+    latest_uncounted: Option<(i64, i64)>,
+}
+
+/// Which addresses [`address_facts`] covers.
+enum AddressFilter<'a> {
+    /// Every address, reading participants in storage order (cheapest when most are wanted).
+    All,
+    /// These (listed in `temp.dirty_address`), through the participant index.
+    Dirty(&'a HashSet<i64>),
+}
+
+/// Aggregates the participant rows of the chosen addresses. `outbound_threads` are the threads
+/// the user wrote in: list and bulk mail received there counts as conversation.
+fn address_facts(
+    conn: &Connection,
+    filter: AddressFilter<'_>,
+    outbound_threads: &HashSet<i64>,
+) -> Result<HashMap<i64, Facts>> {
+    let sql = format!(
+        "SELECT p.address_id, p.role, m.id, m.date, m.direction, m.class, m.thread_id
+         FROM participant p JOIN message m ON m.id = p.message_id
+         {}",
+        match filter {
+            AddressFilter::All => "",
+            AddressFilter::Dirty(_) => "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)",
+        }
+    );
+    let mut facts: HashMap<i64, Facts> = HashMap::new();
+    let mut stmt = conn.prepare(&sql)?;
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        let aid: i64 = r.get(0)?;
+        if let AddressFilter::Dirty(dirty) = filter
+            && !dirty.contains(&aid)
+        {
+            continue;
+        }
+        let role = r.get_ref(1)?.as_str().unwrap_or("");
+        let message: i64 = r.get(2)?;
+        let date: i64 = r.get(3)?;
+        let direction = r.get_ref(4)?.as_str().unwrap_or("");
+        let class = r.get_ref(5)?.as_str().unwrap_or("");
+        let thread: i64 = r.get(6)?;
+        let counted = class == "person"
+            || (direction == "inbound"
+                && (class == "list" || class == "bulk")
+                && outbound_threads.contains(&thread));
+        let f = facts.entry(aid).or_insert_with(|| Facts {
+            first: date,
+            last: date,
+            ..Default::default()
+        });
+        f.first = f.first.min(date);
+        f.last = f.last.max(date);
+        match role {
+            "from" => {
+                f.from_total += 1;
+                if counted && direction == "inbound" {
+                    f.received_from += 1;
+                } else if !counted && f.latest_uncounted.is_none_or(|l| (date, message) > l) {
+                    f.latest_uncounted = Some((date, message));
+                }
+            }
+            "to" | "cc" | "bcc" => {
+                f.copied_total += 1;
+                if counted && direction == "outbound" {
+                    f.sent_to += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(facts)
+}
+
+/// [`address_facts`] for every address, on a second read-only connection to the database
+/// file, started once a bulk load is committed: it runs while the writer rebuilds indexes and
+/// threads. Outbound threads are read from the messages, as thread recomputation will count them.
+fn address_facts_beside(path: String) -> FactsBeside {
+    let (tx, facts) = std::sync::mpsc::sync_channel(1);
+    let checkpoint = std::thread::spawn(move || {
+        let facts = address_facts_of_file(&path);
+        let failed = facts.is_err();
+        let _ = tx.send(facts);
+        if !failed {
+            checkpoint_beside(&path);
+        }
+    });
+    FactsBeside { facts, checkpoint }
+}
+
+/// The address facts being gathered on a second connection, and that connection's thread.
+struct FactsBeside {
+    facts: std::sync::mpsc::Receiver<Result<HashMap<i64, Facts>>>,
+    checkpoint: std::thread::JoinHandle<()>,
+}
+
+fn address_facts_of_file(path: &str) -> Result<HashMap<i64, Facts>> {
+    {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let outbound_threads: HashSet<i64> = conn
+            .prepare("SELECT DISTINCT thread_id FROM message WHERE direction = 'outbound'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        address_facts(&conn, AddressFilter::All, &outbound_threads)
+    }
+}
+
+/// Copies what is committed from the write-ahead log into the database file. Otherwise the
+/// last commit of a bulk load does it all; here it overlaps the writer's remaining work.
+/// PASSIVE never waits for, or blocks, the writer; a failure only leaves the copy to later.
+fn checkpoint_beside(path: &str) {
+    let started = std::time::Instant::now();
+    let outcome = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+    });
+    match outcome {
+        Ok((log_frames, copied)) => tracing::debug!(
+            log_frames,
+            copied,
+            ms = started.elapsed().as_millis() as u64,
+            "checkpointed beside the writer"
+        ),
+        Err(e) => tracing::debug!(error = %e, "no checkpoint beside the writer"),
+    }
+}
+
 impl<'c> Writer<'c> {
     /// Begins with what an earlier writer learned (see [`WriterCaches`]).
     /// If another process committed in between, the caches are stale and are dropped.
@@ -252,6 +402,8 @@ impl<'c> Writer<'c> {
             start_message: 0,
             start_contact: 0,
             indexes_deferred: false,
+            facts_beside: None,
+            checkpoint_beside: None,
             node_cache: NodeCache::default(),
             new_addresses: HashSet::new(),
             sources_started_empty: false,
@@ -1045,10 +1197,16 @@ impl<'c> Writer<'c> {
     /// Recomputes every aggregate the writer touched and commits.
     pub fn finish(mut self) -> Result<BatchEffects> {
         self.flush_batch()?;
+        self.start_facts_beside()?;
         self.restore_indexes()?;
         self.settle()?;
+        let started = std::time::Instant::now();
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "committed");
+        if let Some(checkpoint) = self.checkpoint_beside.take() {
+            let _ = checkpoint.join();
+        }
         Ok(self.effects)
     }
 
@@ -1116,6 +1274,34 @@ impl<'c> Writer<'c> {
         for id in ids {
             stmt.execute(params![id])?;
         }
+        Ok(())
+    }
+
+    /// After a bulk load most addresses need settling, and reading all their participants is
+    /// a large part of it: that pass starts now on a second connection, beside this one's index
+    /// and thread work. (The batch so far is committed first; pending tables keep the rest safe.)
+    fn start_facts_beside(&mut self) -> Result<()> {
+        if !self.indexes_deferred {
+            return Ok(());
+        }
+        let Some(path) = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let pending = self.ids("SELECT id FROM pending_address")?;
+        self.dirty_addresses.extend(pending);
+        let total: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM address", [], |r| r.get(0))?;
+        if (self.dirty_addresses.len() as i64) * 4 <= total {
+            return Ok(());
+        }
+        self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+        self.facts_beside = Some(address_facts_beside(path));
         Ok(())
     }
 
@@ -1305,85 +1491,35 @@ impl<'c> Writer<'c> {
             first: i64,
             last: i64,
         }
-        // One pass over the participants of the dirty addresses (over all participants, in
-        // message order, when most addresses are dirty: a bulk import), aggregated here.
-        #[derive(Default)]
-        struct Facts {
-            sent_to: i64,
-            received_from: i64,
-            from_total: i64,
-            copied_total: i64,
-            first: i64,
-            last: i64,
-            /// (date, message) of the latest message from the address that does not count.
-            latest_uncounted: Option<(i64, i64)>,
-        }
-        let total: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM address", [], |r| r.get(0))?;
-        let full_scan = (dirty.len() as i64) * 4 > total;
-        // Threads the user wrote in (list and bulk mail counts there): few, so kept in memory
-        // instead of joining every participant row to its thread.
-        let outbound_threads: HashSet<i64> = self
-            .ids("SELECT id FROM thread WHERE outbound_count > 0")?
-            .into_iter()
-            .collect();
-        let sql = format!(
-            "SELECT p.address_id, p.role, m.id, m.date, m.direction, m.class, m.thread_id
-             FROM participant p JOIN message m ON m.id = p.message_id
-             {}",
-            if full_scan {
-                ""
-            } else {
-                "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)"
+        let mut facts = match self.facts_beside.take() {
+            // Computed over every address by a second connection while this one rebuilt
+            // indexes and threads: exact for whichever addresses ended up dirty.
+            Some(beside) => {
+                let facts = beside.facts.recv().map_err(|_| {
+                    crate::error::Error::Internal("the address pass stopped".into())
+                })??;
+                self.checkpoint_beside = Some(beside.checkpoint);
+                facts
             }
-        );
-        let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(dirty.len());
-        {
-            let mut stmt = self.conn.prepare(&sql)?;
-            let mut q = stmt.query([])?;
-            while let Some(r) = q.next()? {
-                let aid: i64 = r.get(0)?;
-                if !dirty.contains(&aid) {
-                    continue;
-                }
-                let role = r.get_ref(1)?.as_str().unwrap_or("");
-                let message: i64 = r.get(2)?;
-                let date: i64 = r.get(3)?;
-                let direction = r.get_ref(4)?.as_str().unwrap_or("");
-                let class = r.get_ref(5)?.as_str().unwrap_or("");
-                let thread: i64 = r.get(6)?;
-                let counted = class == "person"
-                    || (direction == "inbound"
-                        && (class == "list" || class == "bulk")
-                        && outbound_threads.contains(&thread));
-                let f = facts.entry(aid).or_insert_with(|| Facts {
-                    first: date,
-                    last: date,
-                    ..Default::default()
-                });
-                f.first = f.first.min(date);
-                f.last = f.last.max(date);
-                match role {
-                    "from" => {
-                        f.from_total += 1;
-                        if counted && direction == "inbound" {
-                            f.received_from += 1;
-                        } else if !counted && f.latest_uncounted.is_none_or(|l| (date, message) > l)
-                        {
-                            f.latest_uncounted = Some((date, message));
-                        }
-                    }
-                    "to" | "cc" | "bcc" => {
-                        f.copied_total += 1;
-                        if counted && direction == "outbound" {
-                            f.sent_to += 1;
-                        }
-                    }
-                    _ => {}
-                }
+            None => {
+                // Over all participants, in message order, when most addresses are dirty (a
+                // bulk import); through the address index otherwise.
+                let total: i64 = self
+                    .conn
+                    .query_row("SELECT count(*) FROM address", [], |r| r.get(0))?;
+                let full_scan = (dirty.len() as i64) * 4 > total;
+                let outbound_threads: HashSet<i64> = self
+                    .ids("SELECT id FROM thread WHERE outbound_count > 0")?
+                    .into_iter()
+                    .collect();
+                let filter = if full_scan {
+                    AddressFilter::All
+                } else {
+                    AddressFilter::Dirty(&dirty)
+                };
+                address_facts(self.conn, filter, &outbound_threads)?
             }
-        }
+        };
         self.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS address_latest_name (id INTEGER PRIMARY KEY, name TEXT);
              DELETE FROM temp.address_latest_name;
