@@ -465,17 +465,6 @@ impl ParsedStream {
     }
 }
 
-/// Parsing threads step back for the writer: it is the one stage that cannot be split, so it
-/// should never wait for a core while parsed mail queues up for it.
-fn yield_to_writer() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its integer arguments; on Linux `who = 0` is this thread.
-    // Raising one's own niceness needs no privilege, and a failure changes nothing.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 5);
-    }
-}
-
 fn spawn_thread<T: Send + 'static>(
     name: String,
     f: impl FnOnce() -> T + Send + 'static,
@@ -500,7 +489,6 @@ fn spawn_reader(paths: Vec<PathBuf>, snippet: bool) -> Result<ParsedStream> {
         let (job_tx, job_rx) = sync_channel::<Vec<Unit>>(QUEUE_DEPTH);
         let (item_tx, item_rx) = sync_channel::<Vec<Item>>(QUEUE_DEPTH);
         workers.push(spawn_thread(format!("rapport-parse-{i}"), move || {
-            yield_to_writer();
             for units in job_rx {
                 if item_tx.send(parse_job(units, options)).is_err() {
                     break;
