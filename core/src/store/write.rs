@@ -202,6 +202,95 @@ fn class_rank(class: &str) -> u8 {
     }
 }
 
+/// Running aggregate of one thread while its messages stream past (see [`thread_aggregates`]).
+#[derive(Default)]
+struct ThreadAgg {
+    count: i64,
+    first: i64,
+    last: i64,
+    outbound: i64,
+    /// (date, has references, key, id, subject) of the best root candidate so far.
+    root: Option<(i64, bool, String, i64, String)>,
+    oldest: Option<(i64, String, i64, String)>,
+    /// (date, key, id, direction) of the latest message that counts.
+    latest: Option<(i64, String, i64, String)>,
+    /// List and bulk mail received: counts only if the user wrote in the thread.
+    latest_list: Option<(i64, String, i64, String)>,
+}
+
+/// Aggregates threads from their messages: of those listed in `temp.dirty_thread`, or of all.
+fn thread_aggregates(conn: &Connection, dirty_only: bool) -> Result<HashMap<i64, ThreadAgg>> {
+    let mut aggs: HashMap<i64, ThreadAgg> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT m.thread_id, m.id, m.date, m.key, m.subject, m.direction, m.class,
+                m.reply_to_mid <> '',
+                coalesce(pm.thread_id = m.thread_id AND pm.id <> m.id, 0)
+         FROM message m
+         LEFT JOIN node n ON n.mid = m.reply_to_mid AND m.reply_to_mid <> ''
+         LEFT JOIN message pm ON pm.id = n.message_id
+         {}",
+        if dirty_only {
+            "WHERE m.thread_id IN (SELECT id FROM temp.dirty_thread)"
+        } else {
+            ""
+        }
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let thread: i64 = r.get(0)?;
+        let id: i64 = r.get(1)?;
+        let date: i64 = r.get(2)?;
+        let key: String = r.get(3)?;
+        let direction: String = r.get(5)?;
+        let class: String = r.get(6)?;
+        let has_refs: bool = r.get(7)?;
+        let parent_in_thread: bool = r.get(8)?;
+        let a = aggs.entry(thread).or_default();
+        a.first = if a.count == 0 {
+            date
+        } else {
+            a.first.min(date)
+        };
+        a.last = if a.count == 0 { date } else { a.last.max(date) };
+        a.count += 1;
+        if direction == "outbound" {
+            a.outbound += 1;
+        }
+        let newer = |cur: &Option<(i64, String, i64, String)>| {
+            cur.as_ref()
+                .is_none_or(|(d, k, _, _)| (date, &key) > (*d, k))
+        };
+        if !parent_in_thread {
+            let better = a
+                .root
+                .as_ref()
+                .is_none_or(|(d, h, k, _, _)| (date, has_refs, &key) < (*d, *h, k));
+            if better {
+                a.root = Some((date, has_refs, key.clone(), id, r.get(4)?));
+            }
+        }
+        if a.oldest
+            .as_ref()
+            .is_none_or(|(d, k, _, _)| (date, &key) < (*d, k))
+        {
+            a.oldest = Some((date, key.clone(), id, r.get(4)?));
+        }
+        if direction != "internal" {
+            if class == "person" {
+                if newer(&a.latest) {
+                    a.latest = Some((date, key.clone(), id, direction));
+                }
+            } else if direction == "inbound"
+                && (class == "list" || class == "bulk")
+                && newer(&a.latest_list)
+            {
+                a.latest_list = Some((date, key.clone(), id, direction));
+            }
+        }
+    }
+    Ok(aggs)
+}
+
 /// What one pass over an address's participant rows tells (see [`address_facts`]).
 #[derive(Default)]
 struct Facts {
@@ -287,40 +376,57 @@ fn address_facts(
     Ok(facts)
 }
 
-/// [`address_facts`] for every address, on a second read-only connection to the database
-/// file, started once a bulk load is committed: it runs while the writer rebuilds indexes and
-/// threads. Outbound threads are read from the messages, as thread recomputation will count them.
-fn address_facts_beside(path: String) -> FactsBeside {
-    let (tx, facts) = std::sync::mpsc::sync_channel(1);
+/// [`thread_aggregates`] and [`address_facts`] for every thread and address, on a second
+/// read-only connection to the database file, started once a bulk load is committed: they run
+/// while the writer rebuilds indexes, then the log is checkpointed. Exact for whichever threads
+/// and addresses end up dirty, since nothing changes rows in between.
+fn settle_beside(path: String) -> FactsBeside {
+    let (threads_tx, threads) = std::sync::mpsc::sync_channel(1);
+    let (facts_tx, facts) = std::sync::mpsc::sync_channel(1);
     let checkpoint = std::thread::spawn(move || {
-        let facts = address_facts_of_file(&path);
+        let conn = match Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = threads_tx.send(Err(e.into()));
+                return;
+            }
+        };
+        let aggs = thread_aggregates(&conn, false);
+        // Threads the user wrote in, as the writer will store them from these aggregates.
+        let outbound_threads: HashSet<i64> = match &aggs {
+            Ok(aggs) => aggs
+                .iter()
+                .filter(|(_, a)| a.outbound > 0)
+                .map(|(id, _)| *id)
+                .collect(),
+            Err(_) => HashSet::new(),
+        };
+        if threads_tx.send(aggs).is_err() {
+            return;
+        }
+        let facts = address_facts(&conn, AddressFilter::All, &outbound_threads);
+        drop(conn);
         let failed = facts.is_err();
-        let _ = tx.send(facts);
-        if !failed {
+        if facts_tx.send(facts).is_ok() && !failed {
             checkpoint_beside(&path);
         }
     });
-    FactsBeside { facts, checkpoint }
+    FactsBeside {
+        threads,
+        facts,
+        checkpoint,
+    }
 }
 
-/// The address facts being gathered on a second connection, and that connection's thread.
+/// Thread aggregates and address facts being gathered on a second connection (in that
+/// order), and that connection's thread.
 struct FactsBeside {
+    threads: std::sync::mpsc::Receiver<Result<HashMap<i64, ThreadAgg>>>,
     facts: std::sync::mpsc::Receiver<Result<HashMap<i64, Facts>>>,
     checkpoint: std::thread::JoinHandle<()>,
-}
-
-fn address_facts_of_file(path: &str) -> Result<HashMap<i64, Facts>> {
-    {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        let outbound_threads: HashSet<i64> = conn
-            .prepare("SELECT DISTINCT thread_id FROM message WHERE direction = 'outbound'")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        address_facts(&conn, AddressFilter::All, &outbound_threads)
-    }
 }
 
 /// Copies what is committed from the write-ahead log into the database file. Otherwise the
@@ -1301,7 +1407,7 @@ impl<'c> Writer<'c> {
             return Ok(());
         }
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-        self.facts_beside = Some(address_facts_beside(path));
+        self.facts_beside = Some(settle_beside(path));
         Ok(())
     }
 
@@ -1341,87 +1447,20 @@ impl<'c> Writer<'c> {
 
     fn recompute_threads(&mut self) -> Result<()> {
         let dirty = std::mem::take(&mut self.dirty_threads);
-        self.temp_ids("dirty_thread", &dirty)?;
-        /// Running aggregate of one thread while its messages stream past.
-        #[derive(Default)]
-        struct Agg {
-            count: i64,
-            first: i64,
-            last: i64,
-            outbound: i64,
-            /// (date, has references, key, id, subject) of the best root candidate so far.
-            root: Option<(i64, bool, String, i64, String)>,
-            oldest: Option<(i64, String, i64, String)>,
-            /// (date, key, id, direction) of the latest message that counts.
-            latest: Option<(i64, String, i64, String)>,
-            /// List and bulk mail received: counts only if the user wrote in the thread.
-            latest_list: Option<(i64, String, i64, String)>,
-        }
-        let mut aggs: HashMap<i64, Agg> = HashMap::with_capacity(dirty.len());
-        {
-            let mut stmt = self.conn.prepare(
-                "SELECT m.thread_id, m.id, m.date, m.key, m.subject, m.direction, m.class,
-                        m.reply_to_mid <> '',
-                        coalesce(pm.thread_id = m.thread_id AND pm.id <> m.id, 0)
-                 FROM message m
-                 LEFT JOIN node n ON n.mid = m.reply_to_mid AND m.reply_to_mid <> ''
-                 LEFT JOIN message pm ON pm.id = n.message_id
-                 WHERE m.thread_id IN (SELECT id FROM temp.dirty_thread)",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let thread: i64 = r.get(0)?;
-                let id: i64 = r.get(1)?;
-                let date: i64 = r.get(2)?;
-                let key: String = r.get(3)?;
-                let direction: String = r.get(5)?;
-                let class: String = r.get(6)?;
-                let has_refs: bool = r.get(7)?;
-                let parent_in_thread: bool = r.get(8)?;
-                let a = aggs.entry(thread).or_default();
-                a.first = if a.count == 0 {
-                    date
-                } else {
-                    a.first.min(date)
-                };
-                a.last = if a.count == 0 { date } else { a.last.max(date) };
-                a.count += 1;
-                if direction == "outbound" {
-                    a.outbound += 1;
-                }
-                let newer = |cur: &Option<(i64, String, i64, String)>| {
-                    cur.as_ref()
-                        .is_none_or(|(d, k, _, _)| (date, &key) > (*d, k))
-                };
-                if !parent_in_thread {
-                    let better = a
-                        .root
-                        .as_ref()
-                        .is_none_or(|(d, h, k, _, _)| (date, has_refs, &key) < (*d, *h, k));
-                    if better {
-                        a.root = Some((date, has_refs, key.clone(), id, r.get(4)?));
-                    }
-                }
-                if a.oldest
-                    .as_ref()
-                    .is_none_or(|(d, k, _, _)| (date, &key) < (*d, k))
-                {
-                    a.oldest = Some((date, key.clone(), id, r.get(4)?));
-                }
-                if direction != "internal" {
-                    if class == "person" {
-                        if newer(&a.latest) {
-                            a.latest = Some((date, key.clone(), id, direction));
-                        }
-                    } else if direction == "inbound"
-                        && (class == "list" || class == "bulk")
-                        && newer(&a.latest_list)
-                    {
-                        a.latest_list = Some((date, key.clone(), id, direction));
-                    }
-                }
+        let aggs = match self.facts_beside.as_ref() {
+            // Every thread, aggregated on the second connection: keep the dirty ones.
+            Some(beside) => {
+                let mut all = beside.threads.recv().map_err(|_| {
+                    crate::error::Error::Internal("the thread pass stopped".into())
+                })??;
+                all.retain(|thread, _| dirty.contains(thread));
+                all
             }
-        }
+            None => {
+                self.temp_ids("dirty_thread", &dirty)?;
+                thread_aggregates(self.conn, true)?
+            }
+        };
         let mut before = self
             .conn
             .prepare_cached("SELECT outbound_count FROM thread WHERE id = ?1")?;
