@@ -107,7 +107,7 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(&Path, u64) -> boo
                 Some((name, e.path(), ft, len))
             })
             .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (name, path, ft, len) in entries {
             // Maildir++ folders (.Sent, .Archive) are dot-directories holding cur/ or new/.
             let maildir_folder = name.starts_with('.')
@@ -287,7 +287,9 @@ impl FolderNames {
     fn of(&mut self, path: &Path) -> (Arc<str>, bool) {
         let parent = path.parent().unwrap_or(Path::new(""));
         match &self.canonical {
-            Some(name) if parent == self.parent => (name.clone(), self.sent),
+            Some(name) if parent.as_os_str() == self.parent.as_os_str() => {
+                (name.clone(), self.sent)
+            }
             _ => {
                 self.parent = parent.to_path_buf();
                 let name: Arc<str> = std::fs::canonicalize(parent)
@@ -302,6 +304,9 @@ impl FolderNames {
     }
 }
 
+/// How much of a file is read before deciding whether it is an mbox.
+const FIRST_READ: u64 = 64 * 1024;
+
 /// Reads one file, queueing each message it holds. Returns false when the writer is gone.
 fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     let (folder, sent_folder) = folders.of(path);
@@ -313,15 +318,18 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         location,
         error: e.to_string(),
     };
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return out.send(file_error(path.display().to_string(), e)),
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let is_mbox = match reader.fill_buf() {
-        Ok(head) => head.starts_with(b"From "),
-        Err(e) => return out.send(file_error(path.display().to_string(), e)),
-    };
+    // The first block goes straight into the message's own buffer, sized from the file: most
+    // files are one message and are read with one copy and no reallocation.
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = Vec::with_capacity((size.min(FIRST_READ) as usize) + 1);
+    if let Err(e) = (&mut file).take(FIRST_READ).read_to_end(&mut head) {
+        return out.send(file_error(path.display().to_string(), e));
+    }
+    let is_mbox = head.starts_with(b"From ");
     let shared_path: Arc<Path> = Arc::from(path);
     let raw = |bytes: Vec<u8>, external_id: String| Unit::Raw {
         bytes,
@@ -332,6 +340,8 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     };
     let bytes;
     if is_mbox {
+        let mut reader =
+            BufReader::with_capacity(64 * 1024, std::io::Cursor::new(head).chain(file));
         // mboxo/mboxrd: a "From " line after a blank line (or at the start) begins a message.
         let mut line = Vec::new();
         let mut message = Vec::new();
@@ -373,15 +383,16 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         }
         bytes = offset;
     } else {
-        let mut message = Vec::new();
-        match reader.read_to_end(&mut message) {
-            Ok(n) => {
-                bytes = n as u64;
-                if !out.send(raw(message, name)) {
-                    return false;
-                }
+        let mut message = head;
+        if message.len() as u64 == FIRST_READ {
+            message.reserve((size.saturating_sub(FIRST_READ) as usize) + 1);
+            if let Err(e) = file.read_to_end(&mut message) {
+                return out.send(file_error(path.display().to_string(), e));
             }
-            Err(e) => return out.send(file_error(path.display().to_string(), e)),
+        }
+        bytes = message.len() as u64;
+        if !out.send(raw(message, name)) {
+            return false;
         }
     }
     out.send(Unit::FileDone { bytes })
