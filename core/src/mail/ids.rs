@@ -54,10 +54,19 @@ pub fn parse_ids(value: &str) -> Vec<String> {
             i += 1;
         }
         if end > start {
-            let id: String = value[start..end]
-                .chars()
-                .filter(|c| *c != ' ' && *c != '\t' && *c != '\r' && *c != '\n')
-                .collect();
+            let inside = &value[start..end];
+            // Folded ids (whitespace inside the brackets) are rare: copy the rest as they are.
+            let id: String = if inside
+                .bytes()
+                .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                inside
+                    .chars()
+                    .filter(|c| *c != ' ' && *c != '\t' && *c != '\r' && *c != '\n')
+                    .collect()
+            } else {
+                inside.to_string()
+            };
             if !id.is_empty() {
                 out.push(bound_length(id));
             }

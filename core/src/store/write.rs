@@ -291,6 +291,18 @@ fn thread_aggregates(conn: &Connection, dirty_only: bool) -> Result<HashMap<i64,
     Ok(aggs)
 }
 
+/// `INSERT` statements for one to eight participant rows (built once, not per message).
+static PARTICIPANT_INSERTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    (1..=8)
+        .map(|n| {
+            format!(
+                "INSERT OR IGNORE INTO participant (message_id, address_id, role) VALUES {}",
+                vec!["(?, ?, ?)"; n].join(", ")
+            )
+        })
+        .collect()
+});
+
 /// What one pass over an address's participant rows tells (see [`address_facts`]).
 #[derive(Default)]
 struct Facts {
@@ -916,11 +928,10 @@ impl<'c> Writer<'c> {
         let mut inserted = vec![true; ids.len()];
         if record_names {
             for (chunk_ps, chunk_ids) in p.participants.chunks(8).zip(ids.chunks(8)) {
-                let sql = format!(
-                    "INSERT OR IGNORE INTO participant (message_id, address_id, role) VALUES {}",
-                    vec!["(?, ?, ?)"; chunk_ids.len()].join(", ")
-                );
-                let mut stmt = self.conn.prepare_cached(&sql)?;
+                let sql = PARTICIPANT_INSERTS
+                    .get(chunk_ids.len() - 1)
+                    .ok_or_else(|| crate::error::Error::Internal("participant chunk".into()))?;
+                let mut stmt = self.conn.prepare_cached(sql)?;
                 let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk_ids.len() * 3);
                 let roles: Vec<&str> = chunk_ps.iter().map(|pp| pp.role.as_str()).collect();
                 for (aid, role) in chunk_ids.iter().zip(&roles) {
