@@ -220,7 +220,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub snippet: bool,
     /// Messages per transaction
-    #[arg(long, default_value_t = 2000, hide = true)]
+    #[arg(long, default_value_t = rapport_core::import::DEFAULT_BATCH, hide = true)]
     pub batch: usize,
 }
 

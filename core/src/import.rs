@@ -33,6 +33,10 @@ impl CancelToken {
     }
 }
 
+/// Messages per transaction: each commit rewrites the pages it touched into the log, so fewer,
+/// larger commits write less; a kill -9 loses at most one batch, which the next run re-reads.
+pub const DEFAULT_BATCH: usize = 5_000;
+
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Keep the first ~200 characters of each body (off by default: headers only).
@@ -48,7 +52,7 @@ impl Default for ImportOptions {
         Self {
             snippet: false,
             policy: None,
-            batch_size: 2000,
+            batch_size: DEFAULT_BATCH,
         }
     }
 }
