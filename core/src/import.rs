@@ -329,8 +329,15 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     // The first block goes straight into the message's own buffer, sized from the file: most
     // files are one message and are read with one copy and no reallocation.
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut head = Vec::with_capacity((size.min(FIRST_READ) as usize) + 1);
-    if let Err(e) = (&mut file).take(FIRST_READ).read_to_end(&mut head) {
+    // A file known to be smaller than the first block is read to its size: no extra read to
+    // find its end (mail files do not grow; an mbox that does is read on past the first block).
+    let first = if size > 0 && size < FIRST_READ {
+        size
+    } else {
+        FIRST_READ
+    };
+    let mut head = Vec::with_capacity(first as usize + 1);
+    if let Err(e) = (&mut file).take(first).read_to_end(&mut head) {
         return out.send(file_error(path.display().to_string(), e));
     }
     let is_mbox = head.starts_with(b"From ");
