@@ -12,7 +12,8 @@ B=$root/target/x86_64-unknown-linux-gnu/release/rapport-bench
 work=$(mktemp -d /tmp/rapport-queries.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$B" synth "$work/mail" "$n" > /dev/null
-"$R" --db "$work/q.db" --quiet import "$work/mail" --me me@northwind.example
+imported=$(python3 "$root/bench/measure.py" "$R" --db "$work/q.db" --quiet import "$work/mail" --me me@northwind.example)
+echo "import of $n synthetic messages: $(echo "$imported" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"{d['seconds']:.2f} s ({$n/d['seconds']:.0f} msg/s), peak RSS {d['max_rss_mb']} MB\")")"
 "$B" queries "$work/q.db" > "$work/q.json"
 python3 - "$work/q.json" <<'PY'
 import json, sys
