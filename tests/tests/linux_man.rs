@@ -21,8 +21,11 @@ fn import(db: &Path, dir: &Path) -> serde_json::Value {
     rapport_json(db, &["stats"])
 }
 
-/// A copy of the maildir whose file names sort in the reverse order (hard links, so it is cheap).
-fn reversed_copy(src: &Path, dst: &Path) {
+/// The files of a maildir's `cur/`, sorted, and a fresh `cur/` under `dst` for copies of them.
+fn sorted_files_and_new_cur(
+    src: &Path,
+    dst: &Path,
+) -> (Vec<std::path::PathBuf>, std::path::PathBuf) {
     let cur = dst.join("cur");
     std::fs::create_dir_all(&cur).unwrap();
     let mut files: Vec<_> = std::fs::read_dir(src.join("cur"))
@@ -30,6 +33,12 @@ fn reversed_copy(src: &Path, dst: &Path) {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
+    (files, cur)
+}
+
+/// A copy of the maildir whose file names sort in the reverse order (hard links, so it is cheap).
+fn reversed_copy(src: &Path, dst: &Path) {
+    let (files, cur) = sorted_files_and_new_cur(src, dst);
     let n = files.len();
     for (i, f) in files.iter().enumerate() {
         let name = format!("{:06}.reversed:2,S", n - i);
@@ -103,13 +112,7 @@ fn linux_man_agrees_with_notmuch_in_any_order_and_twice() {
 
 /// A copy of the first `n` files of the maildir (hard links).
 fn first_files(src: &Path, dst: &Path, n: usize) {
-    let cur = dst.join("cur");
-    std::fs::create_dir_all(&cur).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(src.join("cur"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let (files, cur) = sorted_files_and_new_cur(src, dst);
     for f in files.iter().take(n) {
         std::fs::hard_link(f, cur.join(f.file_name().unwrap())).unwrap();
     }
