@@ -76,27 +76,32 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> Option<usize> {
 
 /// Strips one reply/forward prefix (`Re:`, `AW[2]:`, `回复：`) from the start of `s`.
 fn strip_prefix(s: &str) -> Option<&str> {
-    for p in PREFIXES {
-        let Some(len) = starts_with_ignore_case(s, p) else {
-            continue;
-        };
-        let mut rest = &s[len..];
-        // an optional counter: [2] or (2)
-        let counter = rest.trim_start();
-        if let Some(inner) = counter
-            .strip_prefix('[')
-            .or_else(|| counter.strip_prefix('('))
-            && let Some(close) = inner.find([']', ')'])
-            && inner[..close].chars().all(|c| c.is_ascii_digit())
-        {
-            rest = &inner[close + 1..];
-        }
-        let rest = rest.trim_start_matches([' ', '.']);
-        if let Some(after) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
-            return Some(after.trim_start());
-        }
+    // A prefix is a whole leading word: what follows it (counter, dot, space, colon) is never a
+    // letter. So the leading word is found once and compared whole.
+    let word_len = s.find(|c: char| !c.is_alphabetic()).unwrap_or(s.len());
+    let word = &s[..word_len];
+    if word.is_empty()
+        || !PREFIXES
+            .iter()
+            .any(|p| starts_with_ignore_case(word, p) == Some(word.len()))
+    {
+        return None;
     }
-    None
+    let mut rest = &s[word_len..];
+    // an optional counter: [2] or (2)
+    let counter = rest.trim_start();
+    if let Some(inner) = counter
+        .strip_prefix('[')
+        .or_else(|| counter.strip_prefix('('))
+        && let Some(close) = inner.find([']', ')'])
+        && inner[..close].chars().all(|c| c.is_ascii_digit())
+    {
+        rest = &inner[close + 1..];
+    }
+    let rest = rest.trim_start_matches([' ', '.']);
+    rest.strip_prefix(':')
+        .or_else(|| rest.strip_prefix('：'))
+        .map(str::trim_start)
 }
 
 /// Strips a leading `[list tag]` if something remains after it.
