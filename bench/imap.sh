@@ -18,15 +18,26 @@ CA=$DV_DIR/tls/ca.pem
 "$R" account add bench --host 127.0.0.1 --port "$DV_IMAPS_PORT" --user alice --password-env BENCH_PW --ca-file "$CA" > /dev/null 2>&1
 
 # Warm Dovecot's index and the page cache once, so both sides see the same server state.
+# Best of 3 for both, taken in turn (the machine's speed drifts): a bare fetch, then a sync into
+# a fresh database. The first bare fetch also warms Dovecot's index; it is not counted.
 python3 "$root/bench/imap_bare_fetch.py" "$DV_IMAPS_PORT" "$CA" > /dev/null
-bare=$(python3 "$root/bench/imap_bare_fetch.py" "$DV_IMAPS_PORT" "$CA")
-sync=$(python3 "$root/bench/measure.py" "$R" --db "$work/sync.db" --quiet sync bench)
-bare_s=$(echo "$bare" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-sync_s=$(echo "$sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+seconds_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'; }
+bare_s=999; sync_s=999; ratios=()
+for i in 1 2 3; do
+  b=$(python3 "$root/bench/imap_bare_fetch.py" "$DV_IMAPS_PORT" "$CA" | seconds_of)
+  rm -f "$work"/sync.db*
+  sync=$(python3 "$root/bench/measure.py" "$R" --db "$work/sync.db" --quiet sync bench)
+  s=$(echo "$sync" | seconds_of)
+  ratios+=("$(python3 -c "print(round($s / $b, 2))")")
+  echo "run $i: bare fetch $b s, rapport sync $s s, ratio ${ratios[-1]}" >&2
+  bare_s=$(python3 -c "print(min($bare_s, $b))")
+  if python3 -c "import sys; sys.exit(0 if $s < $sync_s else 1)"; then sync_s=$s; best_sync=$sync; fi
+done
+sync=$best_sync
 n=$("$R" --db "$work/sync.db" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sources"])')
-printf '%-44s %6.2f s\n' "bare UID FETCH 1:* of $n headers (Python)" "$bare_s"
-printf '%-44s %6.2f s  (%.0f msg/s, peak RSS %s MB)\n' "rapport sync, initial" "$sync_s" "$(python3 -c "print($n/$sync_s)")" "$(echo "$sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_mb"])')"
-printf 'ratio rapport / bare fetch: %.2fx (goal: within 2x)\n' "$(python3 -c "print($sync_s/$bare_s)")"
+printf '%-44s %6.2f s  (best of 3)\n' "bare UID FETCH 1:* of $n headers (Python)" "$bare_s"
+printf '%-44s %6.2f s  (%.0f msg/s, peak RSS %s MB)\n' "rapport sync, initial (best of 3)" "$sync_s" "$(python3 -c "print($n/$sync_s)")" "$(echo "$sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_mb"])')"
+printf 'ratio rapport / bare fetch: %.2fx the best times; %sx the median of the runs'"'"' ratios (goal: within 2x)\n' "$(python3 -c "print($sync_s/$bare_s)")" "$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n 2p)"
 
 # Ten folders, nothing new: the resync only asks each folder whether anything changed.
 for i in $(seq 1 9); do

@@ -210,9 +210,14 @@ impl FolderRun<'_> {
         advance: impl Fn(&mut FolderState, &[u32]),
     ) -> Result<()> {
         let sent = self.folder.special_use == Some(SpecialUse::Sent);
-        // The next window is fetched while the previous one is being written.
-        let mut pending: Option<tokio::task::JoinHandle<Result<crate::engine::WindowOutcome>>> =
+        // Three stages overlap: while window k is fetched, window k-1 is parsed and window k-2
+        // is stored. The folder state moves with each stored window, in order.
+        let mut storing: Option<tokio::task::JoinHandle<Result<crate::engine::WindowOutcome>>> =
             None;
+        let mut parsing: Option<(
+            tokio::task::JoinHandle<crate::engine::PreparedWindow>,
+            &[u32],
+        )> = None;
         for chunk in uids.chunks(self.window.max(1)) {
             if self.cancel.is_cancelled() {
                 break;
@@ -228,28 +233,53 @@ impl FolderRun<'_> {
                 .map(|h| (h.header, self.source(state.uidvalidity, h.uid)))
                 .collect();
             self.report.fetched += items.len() as u64;
-            // Three stages overlap: this window is parsed while the previous one is stored
-            // and the next one is fetched.
-            let parsing = tokio::task::spawn_blocking(move || Engine::prepare_window(items));
-            if let Some(handle) = pending.take() {
-                self.absorb(handle).await?;
+            let parse = tokio::task::spawn_blocking(move || Engine::prepare_window(items));
+            if let Some(parsed) = parsing.replace((parse, chunk)) {
+                storing = Some(
+                    self.store_next(storing, parsed, sent, state, &advance)
+                        .await?,
+                );
             }
-            let window = parsing
-                .await
-                .map_err(|e| Error::Internal(format!("parsing task failed: {e}")))?;
-            advance(state, chunk);
-            state.last_sync = crate::time::now();
-            let st = state.clone();
-            let engine = Arc::clone(self.engine);
-            pending = Some(tokio::task::spawn_blocking(move || {
-                engine.store_window(window, sent, Some(&st))
-            }));
-            self.done += chunk.len() as u64;
         }
-        if let Some(handle) = pending.take() {
+        if let Some(parsed) = parsing.take() {
+            storing = Some(
+                self.store_next(storing, parsed, sent, state, &advance)
+                    .await?,
+            );
+        }
+        if let Some(handle) = storing.take() {
             self.absorb(handle).await?;
         }
         Ok(())
+    }
+
+    /// Waits for the window being stored, then starts storing the parsed one with the folder
+    /// state advanced past it.
+    async fn store_next(
+        &mut self,
+        storing: Option<tokio::task::JoinHandle<Result<crate::engine::WindowOutcome>>>,
+        (parsing, chunk): (
+            tokio::task::JoinHandle<crate::engine::PreparedWindow>,
+            &[u32],
+        ),
+        sent: bool,
+        state: &mut FolderState,
+        advance: &impl Fn(&mut FolderState, &[u32]),
+    ) -> Result<tokio::task::JoinHandle<Result<crate::engine::WindowOutcome>>> {
+        if let Some(handle) = storing {
+            self.absorb(handle).await?;
+        }
+        let window = parsing
+            .await
+            .map_err(|e| Error::Internal(format!("parsing task failed: {e}")))?;
+        advance(state, chunk);
+        state.last_sync = crate::time::now();
+        let st = state.clone();
+        let engine = Arc::clone(self.engine);
+        self.done += chunk.len() as u64;
+        Ok(tokio::task::spawn_blocking(move || {
+            engine.store_window(window, sent, Some(&st))
+        }))
     }
 
     async fn absorb(
