@@ -151,11 +151,20 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(&Path, u64) -> boo
     Ok(())
 }
 
-/// Counts what an import of `paths` will read; fails early on a missing path.
-pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
+/// Fails before anything is read or written when there is nothing to import or a path is missing.
+fn check_paths(paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
         return Err(Error::InvalidInput("no paths to import".into()));
     }
+    for p in paths {
+        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+    }
+    Ok(())
+}
+
+/// Counts what an import of `paths` will read; fails early on a missing path.
+pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
+    check_paths(paths)?;
     let mut totals = ScanTotals::default();
     walk(paths, true, &mut |_, len| {
         totals.files += 1;
@@ -633,13 +642,7 @@ pub fn import(
     cancel: &CancelToken,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
-    if paths.is_empty() {
-        return Err(Error::InvalidInput("no paths to import".into()));
-    }
-    // A missing path fails before anything is written.
-    for p in paths {
-        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-    }
+    check_paths(paths)?;
     // Reading starts at once; counting what there is to read runs beside it, and progress is
     // reported from the moment the totals are known.
     let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
@@ -649,21 +652,31 @@ pub fn import(
     })?);
     let mut summary = ImportSummary::default();
     let mut progress = ImportProgress::default();
-    let mut counted = |progress: &mut ImportProgress, wait: bool| -> Result<bool> {
+    // Whether the totals are known; a failed count is kept and reported once the import has
+    // settled what it stored.
+    let mut count_error: Option<Error> = None;
+    let mut counted = |progress: &mut ImportProgress, wait: bool| -> bool {
         match counting.take() {
             Some(handle) if wait || handle.is_finished() => {
-                let totals = handle
-                    .join()
-                    .map_err(|_| Error::Internal("the import counting thread panicked".into()))??;
-                progress.files_total = totals.files;
-                progress.bytes_total = totals.bytes;
-                Ok(true)
+                match handle.join() {
+                    Ok(Ok(totals)) => {
+                        progress.files_total = totals.files;
+                        progress.bytes_total = totals.bytes;
+                    }
+                    Ok(Err(e)) => count_error = Some(e),
+                    Err(_) => {
+                        count_error = Some(Error::Internal(
+                            "the import counting thread panicked".into(),
+                        ))
+                    }
+                }
+                true
             }
             Some(handle) => {
                 counting = Some(handle);
-                Ok(false)
+                false
             }
-            None => Ok(true),
+            None => true,
         }
     };
     let mut last_report = Instant::now();
@@ -701,18 +714,22 @@ pub fn import(
                 in_batch = 0;
             }
         }
-        if last_report.elapsed() >= PROGRESS_EVERY && counted(&mut progress, false)? {
+        if last_report.elapsed() >= PROGRESS_EVERY && counted(&mut progress, false) {
             progress_cb(&progress);
             last_report = Instant::now();
         }
     }
-    counted(&mut progress, true)?;
+    // A cancelled import does not wait for the count (it cannot be interrupted).
+    if !cancelled {
+        counted(&mut progress, true);
+    }
     tracing::debug!(
         streaming_ms = started.elapsed().as_millis() as u64,
         writer_waited_ms = waited.as_millis() as u64,
         "read everything"
     );
-    // Settles the aggregates and commits; on cancel, what was read is kept.
+    // Settles the aggregates and commits; on cancel or a read error, what was read is kept
+    // and settled before the error is reported.
     writer.finish()?;
     progress_cb(&progress);
     let read_result = stream.finish();
@@ -720,6 +737,9 @@ pub fn import(
         return Err(Error::Cancelled);
     }
     read_result?;
+    if let Some(e) = count_error {
+        return Err(e);
+    }
     let elapsed = started.elapsed();
     summary.elapsed_ms = elapsed.as_millis() as u64;
     summary.messages_per_sec = if elapsed.as_secs_f64() > 0.0 {
@@ -736,7 +756,7 @@ pub fn dry_run(
     paths: &[PathBuf],
     options: &ImportOptions,
 ) -> Result<(ImportSummary, DryRunFindings)> {
-    scan(paths)?;
+    check_paths(paths)?;
     let started = Instant::now();
     let mut summary = ImportSummary::default();
     let mut progress = ImportProgress::default();

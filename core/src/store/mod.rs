@@ -50,6 +50,14 @@ pub(crate) const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Drops the deferrable indexes (a bulk load builds them again when it ends).
+pub(crate) fn drop_deferrable_indexes(conn: &Connection) -> Result<()> {
+    for (name, _) in DEFERRABLE_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
+
 /// Creates any deferrable index that is missing.
 pub(crate) fn ensure_indexes(conn: &Connection) -> Result<()> {
     for (_, sql) in DEFERRABLE_INDEXES {
@@ -131,11 +139,7 @@ impl Store {
 
     /// Drops the query-only indexes before a bulk load (see [`DEFERRABLE_INDEXES`]).
     pub fn defer_indexes(&mut self) -> Result<()> {
-        for (name, _) in DEFERRABLE_INDEXES {
-            self.conn
-                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-        }
-        Ok(())
+        drop_deferrable_indexes(&self.conn)
     }
 
     /// Re-creates the query-only indexes after a bulk load.

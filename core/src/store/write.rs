@@ -316,28 +316,22 @@ struct Facts {
     latest_uncounted: Option<(i64, i64)>,
 }
 
-/// Which addresses [`address_facts`] covers.
-enum AddressFilter<'a> {
-    /// Every address, reading participants in storage order (cheapest when most are wanted).
-    All,
-    /// These (listed in `temp.dirty_address`), through the participant index.
-    Dirty(&'a HashSet<i64>),
-}
-
-/// Aggregates the participant rows of the chosen addresses. `outbound_threads` are the threads
-/// the user wrote in: list and bulk mail received there counts as conversation.
+/// Aggregates the participant rows of every address, or with `dirty_only` of those listed in
+/// `temp.dirty_address` (through the participant index). `outbound_threads` are the threads the
+/// user wrote in: list and bulk mail received there counts as conversation.
 fn address_facts(
     conn: &Connection,
-    filter: AddressFilter<'_>,
+    dirty_only: bool,
     outbound_threads: &HashSet<i64>,
 ) -> Result<HashMap<i64, Facts>> {
     let sql = format!(
         "SELECT p.address_id, p.role, m.id, m.date, m.direction, m.class, m.thread_id
          FROM participant p JOIN message m ON m.id = p.message_id
          {}",
-        match filter {
-            AddressFilter::All => "",
-            AddressFilter::Dirty(_) => "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)",
+        if dirty_only {
+            "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)"
+        } else {
+            ""
         }
     );
     let mut facts: HashMap<i64, Facts> = HashMap::new();
@@ -345,11 +339,6 @@ fn address_facts(
     let mut q = stmt.query([])?;
     while let Some(r) = q.next()? {
         let aid: i64 = r.get(0)?;
-        if let AddressFilter::Dirty(dirty) = filter
-            && !dirty.contains(&aid)
-        {
-            continue;
-        }
         let role = r.get_ref(1)?.as_str().unwrap_or("");
         let message: i64 = r.get(2)?;
         let date: i64 = r.get(3)?;
@@ -392,44 +381,54 @@ fn address_facts(
 /// read-only connection to the database file, started once a bulk load is committed: they run
 /// while the writer rebuilds indexes, then the log is checkpointed. Exact for whichever threads
 /// and addresses end up dirty, since nothing changes rows in between.
-fn settle_beside(path: String) -> FactsBeside {
+/// `None` when no thread can be started (the writer then settles on its own connection).
+fn settle_beside(path: String) -> Option<FactsBeside> {
     let (threads_tx, threads) = std::sync::mpsc::sync_channel(1);
     let (facts_tx, facts) = std::sync::mpsc::sync_channel(1);
-    let checkpoint = std::thread::spawn(move || {
-        let conn = match Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ) {
-            Ok(conn) => conn,
-            Err(e) => {
-                let _ = threads_tx.send(Err(e.into()));
+    let spawned = std::thread::Builder::new()
+        .name("rapport-settle".into())
+        .spawn(move || {
+            let conn = match Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            ) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let _ = threads_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            let aggs = thread_aggregates(&conn, false);
+            // Threads the user wrote in, as the writer will store them from these aggregates.
+            let outbound_threads: HashSet<i64> = match &aggs {
+                Ok(aggs) => aggs
+                    .iter()
+                    .filter(|(_, a)| a.outbound > 0)
+                    .map(|(id, _)| *id)
+                    .collect(),
+                Err(_) => HashSet::new(),
+            };
+            if threads_tx.send(aggs).is_err() {
                 return;
             }
-        };
-        let aggs = thread_aggregates(&conn, false);
-        // Threads the user wrote in, as the writer will store them from these aggregates.
-        let outbound_threads: HashSet<i64> = match &aggs {
-            Ok(aggs) => aggs
-                .iter()
-                .filter(|(_, a)| a.outbound > 0)
-                .map(|(id, _)| *id)
-                .collect(),
-            Err(_) => HashSet::new(),
-        };
-        if threads_tx.send(aggs).is_err() {
-            return;
+            let facts = address_facts(&conn, false, &outbound_threads);
+            drop(conn);
+            let failed = facts.is_err();
+            if facts_tx.send(facts).is_ok() && !failed {
+                checkpoint_beside(&path);
+            }
+        });
+    match spawned {
+        Ok(checkpoint) => Some(FactsBeside {
+            threads,
+            facts,
+            checkpoint,
+        }),
+        Err(e) => {
+            tracing::debug!(error = %e, "settling on the writer's connection only");
+            None
         }
-        let facts = address_facts(&conn, AddressFilter::All, &outbound_threads);
-        drop(conn);
-        let failed = facts.is_err();
-        if facts_tx.send(facts).is_ok() && !failed {
-            checkpoint_beside(&path);
-        }
-    });
-    FactsBeside {
-        threads,
-        facts,
-        checkpoint,
     }
 }
 
@@ -570,15 +569,19 @@ impl<'c> Writer<'c> {
     /// Drops the secondary indexes only queries need, for a bulk load; [`Writer::finish`] builds
     /// them again (and so does opening the database, if this writer is killed).
     pub fn defer_indexes(&mut self) -> Result<()> {
-        for (name, _) in super::DEFERRABLE_INDEXES {
-            self.conn
-                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-        }
+        super::drop_deferrable_indexes(self.conn)?;
         self.indexes_deferred = true;
         // Fewer, larger checkpoints while the bulk load runs.
         self.conn
             .pragma_update(None, "wal_autocheckpoint", 16_384)?;
         Ok(())
+    }
+
+    /// The indexes were dropped before this writer began (a bulk transfer of windows, see
+    /// [`super::Store::defer_indexes`]): [`Writer::finish`] rebuilds them, and settles the bulk
+    /// load the same way as its own.
+    pub fn adopt_deferred_indexes(&mut self) {
+        self.indexes_deferred = true;
     }
 
     fn restore_indexes(&mut self) -> Result<()> {
@@ -1418,7 +1421,7 @@ impl<'c> Writer<'c> {
             return Ok(());
         }
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-        self.facts_beside = Some(settle_beside(path));
+        self.facts_beside = settle_beside(path);
         Ok(())
     }
 
@@ -1562,12 +1565,7 @@ impl<'c> Writer<'c> {
                     .ids("SELECT id FROM thread WHERE outbound_count > 0")?
                     .into_iter()
                     .collect();
-                let filter = if full_scan {
-                    AddressFilter::All
-                } else {
-                    AddressFilter::Dirty(&dirty)
-                };
-                address_facts(self.conn, filter, &outbound_threads)?
+                address_facts(self.conn, !full_scan, &outbound_threads)?
             }
         };
         self.conn.execute_batch(
