@@ -270,7 +270,7 @@ export interface Explanation {
 /** What a sync did in one folder. */
 export interface FolderReport {
   folder: string
-  /** `inbox`, `sent`, `archive`, `all`, `junk`, `trash`, `drafts`, `flagged`, if known. */
+  /** The folder's role: `inbox`, `sent`, `archive`, `junk`, `trash` or `drafts`, if known. */
   specialUse?: string
   uidvalidity: number
   fetched: number
@@ -373,7 +373,7 @@ export interface SkipRecord {
 
 /** Where a message handed to {@link Rapport.ingest} was seen. */
 export interface SourceRef {
-  /** `file`, `imap`, `thunderbird`, `outlook` or `api`. */
+  /** `file`, `imap`, `thunderbird`, `outlook`, `api` (or `ews`, `graph`, `pop3`, `pst`). */
   kind: string
   account?: string
   folder?: string

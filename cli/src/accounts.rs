@@ -520,7 +520,7 @@ pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
 pub fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let config = load(ctx)?;
     let engine = Engine::open(&ctx.db)?;
-    let states = engine.with_store(|s| s.folder_states(None))?;
+    let states = rapport_core::syncer::folder_states(&engine, None)?;
     if ctx.json {
         let v: Vec<_> = config
             .accounts

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::{Context, anyhow, bail};
-use rapport_core::Engine;
 use rapport_core::rpc::{self, MAX_REPLY_BYTES, RpcContext};
+use rapport_core::{Engine, SourceKind};
 use serde_json::{Value, json};
 
 use crate::commands::Ctx;
@@ -28,7 +28,7 @@ pub const HOST_NAME: &str = "rapport";
 /// 96 MiB of raw mail, and the extension sends only the header block of anything over 32 MiB.
 pub const MAX_REQUEST_BYTES: usize = 128 * 1024 * 1024;
 /// Source kind recorded for captures made through the extension.
-const CLIENT: &str = "thunderbird";
+const CLIENT: SourceKind = SourceKind::Thunderbird;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -290,7 +290,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         ctx.db.display()
     );
     let rpc_ctx = RpcContext {
-        client: CLIENT.to_string(),
+        client: CLIENT,
         now: None,
     };
     let mut backend = Backend::new(ctx.db.clone());
@@ -670,7 +670,7 @@ mod tests {
 
     fn ctx() -> RpcContext {
         RpcContext {
-            client: CLIENT.into(),
+            client: CLIENT,
             now: Some(1_790_000_000),
         }
     }
@@ -784,7 +784,7 @@ mod tests {
         let engine = Engine::open_in_memory()?;
         engine.add_identity("alice@example.test")?;
         let src = |i: usize| rapport_core::model::SourceRef {
-            kind: "file".into(),
+            kind: SourceKind::File,
             external_id: i.to_string(),
             ..Default::default()
         };
@@ -813,7 +813,7 @@ mod tests {
         assert_eq!(r[0]["result"]["outcome"], "stored", "{}", r[0]);
         let engine = backend.engine()?;
         let imap = rapport_core::model::SourceRef {
-            kind: "imap".into(),
+            kind: SourceKind::Imap,
             account: "alice@127.0.0.1".into(),
             folder: "INBOX".into(),
             external_id: "1".into(),

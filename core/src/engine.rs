@@ -18,7 +18,8 @@ use crate::model::{
 };
 use crate::policy::{RuleAction, normalize_rule_pattern};
 use crate::query::{AwaitingQuery, ContactQuery, ThreadQuery};
-use crate::store::Store;
+use crate::source::{FieldMessage, FolderRole, MessageInput};
+use crate::store::{Store, SyncState};
 
 /// The result of handing one raw message to the engine.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -30,7 +31,7 @@ pub struct Captured {
 }
 
 /// A window of transported mail, parsed and ready to store.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PreparedWindow {
     items: Vec<(
         std::result::Result<Box<crate::store::PreparedMessage>, crate::ingest::Rejection>,
@@ -68,6 +69,23 @@ pub struct SentRecord {
     pub in_reply_to: Option<String>,
 }
 
+impl From<&SentRecord> for FieldMessage {
+    fn from(r: &SentRecord) -> Self {
+        FieldMessage {
+            message_id: None,
+            tracking_id: Some(r.tracking_id.clone()),
+            from: r.from.clone(),
+            to: r.to.clone(),
+            cc: r.cc.clone(),
+            bcc: r.bcc.clone(),
+            subject: r.subject.clone(),
+            date: r.date,
+            in_reply_to: r.in_reply_to.clone(),
+            references: Vec::new(),
+        }
+    }
+}
+
 pub struct Engine {
     store: Mutex<Option<Store>>,
     path: PathBuf,
@@ -92,6 +110,68 @@ fn mailbox(raw: &str) -> Option<Mailbox> {
     let address = normalize_address(addr)?;
     let name = mail::clean_display_name(name, &address.email);
     Some(Mailbox { name, address })
+}
+
+/// The envelope of a message as a source handed it over.
+fn envelope_of(input: MessageInput, now: i64) -> Result<Envelope> {
+    match input {
+        MessageInput::Raw(raw) => parse_isolated(
+            &raw,
+            ParseOptions {
+                capture_time: now,
+                snippet: false,
+            },
+        )
+        .map_err(|r| Error::InvalidInput(format!("{}: {}", r.reason, r.detail))),
+        MessageInput::Fields(fields) => envelope_of_fields(&fields, now),
+    }
+}
+
+/// Field-built mail: the same envelope raw bytes with these headers would give.
+fn envelope_of_fields(f: &FieldMessage, now: i64) -> Result<Envelope> {
+    let from = mailbox(&f.from)
+        .ok_or_else(|| Error::InvalidInput(format!("'{}' is not an email address", f.from)))?;
+    let list = |v: &[String]| -> Vec<Mailbox> { v.iter().filter_map(|a| mailbox(a)).collect() };
+    let message_id = f
+        .message_id
+        .as_deref()
+        .and_then(mail::ids::parse_message_id);
+    let tracking_id = f
+        .tracking_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    if message_id.is_none() && tracking_id.is_none() {
+        return Err(Error::InvalidInput(
+            "a field-built message needs a Message-ID or a tracking id".into(),
+        ));
+    }
+    let mut env = Envelope {
+        message_id,
+        tracking_id,
+        date: f.date.unwrap_or(now),
+        subject: f.subject.clone(),
+        from: vec![from],
+        to: list(&f.to),
+        cc: list(&f.cc),
+        bcc: list(&f.bcc),
+        ..Default::default()
+    };
+    env.references = f
+        .references
+        .iter()
+        .filter_map(|r| mail::ids::parse_message_id(r))
+        .collect();
+    if let Some(parent) = f
+        .in_reply_to
+        .as_deref()
+        .and_then(mail::ids::parse_message_id)
+    {
+        env.in_reply_to_strict = Some(parent.clone());
+        env.in_reply_to = vec![parent];
+    }
+    Ok(env)
 }
 
 impl Engine {
@@ -204,20 +284,33 @@ impl Engine {
         sent: bool,
         now: i64,
     ) -> Result<Captured> {
-        if source.kind.is_empty() || source.external_id.is_empty() {
+        let role = if sent {
+            FolderRole::Sent
+        } else {
+            FolderRole::Other
+        };
+        self.ingest(MessageInput::Raw(raw.to_vec()), source, role, now)
+    }
+
+    /// Stores one message as a source hands it over (raw bytes or decoded fields), seen at
+    /// `source` in a folder of the given role; returns once it is committed. Every single-message
+    /// path (captures, send records, the bindings' ingest) comes through here.
+    pub fn ingest(
+        &self,
+        input: MessageInput,
+        source: &SourceRef,
+        role: FolderRole,
+        now: i64,
+    ) -> Result<Captured> {
+        if source.external_id.is_empty() {
             return Err(Error::InvalidInput(
-                "a capture needs a source with a kind and an external id".into(),
+                "a message handed over needs a source with an external id".into(),
             ));
         }
-        let env = parse_isolated(
-            raw,
-            ParseOptions {
-                capture_time: now,
-                snippet: false,
-            },
-        )
-        .map_err(|r| Error::InvalidInput(format!("{}: {}", r.reason, r.detail)))?;
-        self.store_envelope(&env, source, sent, false, now)
+        let env = envelope_of(input, now)?;
+        // A send record carries a tracking id but no Message-ID yet: its Sent copy replaces it.
+        let provisional = env.message_id.is_none() && env.tracking_id.is_some();
+        self.store_envelope(&env, source, role.is_sent(), provisional, now)
     }
 
     fn store_envelope(
@@ -256,59 +349,55 @@ impl Engine {
                 "tracking_id must be 1 to 200 characters".into(),
             ));
         }
-        let from = mailbox(&record.from).ok_or_else(|| {
-            Error::InvalidInput(format!("'{}' is not an email address", record.from))
-        })?;
-        let list = |v: &[String]| -> Vec<Mailbox> { v.iter().filter_map(|a| mailbox(a)).collect() };
-        let now = crate::time::now();
-        let mut env = Envelope {
-            tracking_id: Some(tracking.to_string()),
-            date: record.date.unwrap_or(now),
-            subject: record.subject.clone(),
-            from: vec![from],
-            to: list(&record.to),
-            cc: list(&record.cc),
-            bcc: list(&record.bcc),
-            ..Default::default()
-        };
-        if let Some(parent) = record
-            .in_reply_to
-            .as_deref()
-            .and_then(mail::ids::parse_message_id)
-        {
-            env.in_reply_to_strict = Some(parent.clone());
-            env.in_reply_to = vec![parent];
-        }
-        self.store_envelope(&env, source, true, true, now)
+        let fields = FieldMessage::from(record);
+        self.ingest(
+            MessageInput::from(fields),
+            source,
+            FolderRole::Sent,
+            crate::time::now(),
+        )
     }
 
-    /// Parses a window of raw messages (no database: run it beside [`Engine::store_window`] of
-    /// the previous window).
-    pub fn prepare_window(items: Vec<(Vec<u8>, SourceRef)>) -> PreparedWindow {
-        let options = ParseOptions {
-            capture_time: crate::time::now(),
-            snippet: false,
-        };
+    /// Parses a window of messages (no database: run it beside [`Engine::store_window`] of the
+    /// previous window).
+    pub fn prepare_window(items: Vec<(MessageInput, SourceRef)>) -> PreparedWindow {
+        let now = crate::time::now();
         PreparedWindow {
             items: items
                 .into_iter()
-                .map(|(raw, source)| {
-                    let parsed = parse_isolated(&raw, options).map(|env| Box::new(prepare(&env)));
+                .map(|(input, source)| {
+                    let parsed = match input {
+                        MessageInput::Raw(raw) => parse_isolated(
+                            &raw,
+                            ParseOptions {
+                                capture_time: now,
+                                snippet: false,
+                            },
+                        ),
+                        fields @ MessageInput::Fields(_) => {
+                            envelope_of(fields, now).map_err(|e| crate::ingest::Rejection {
+                                reason: "invalid-fields",
+                                detail: e.to_string(),
+                            })
+                        }
+                    }
+                    .map(|env| Box::new(prepare(&env)));
                     (parsed, source)
                 })
                 .collect(),
         }
     }
 
-    /// Stores a parsed window in one transaction, together with the transport's new position (so
+    /// Stores a parsed window in one transaction, together with the source's new position (so
     /// that the position never gets ahead of the mail). Aggregates are settled later by
     /// [`Engine::settle`]; until then the window is recorded as pending.
     pub fn store_window(
         &self,
         window: PreparedWindow,
-        sent: bool,
-        state: Option<&crate::store::FolderState>,
+        role: FolderRole,
+        state: Option<&SyncState>,
     ) -> Result<WindowOutcome> {
+        let sent = role.is_sent();
         let bulk = self.bulk.load(std::sync::atomic::Ordering::SeqCst);
         let cached = self
             .window_caches
@@ -345,7 +434,7 @@ impl Engine {
                 }
             }
             if let Some(st) = state {
-                w.save_folder_state(st)?;
+                w.save_sync_state(st)?;
             }
             let caches = w.finish_pending_keeping()?;
             if let Ok(mut slot) = self.window_caches.lock() {
@@ -355,14 +444,14 @@ impl Engine {
         })
     }
 
-    /// Parses and stores a window of raw messages (see [`Engine::store_window`]).
+    /// Parses and stores a window of messages (see [`Engine::store_window`]).
     pub fn ingest_window(
         &self,
-        items: Vec<(Vec<u8>, SourceRef)>,
-        sent: bool,
-        state: Option<&crate::store::FolderState>,
+        items: Vec<(MessageInput, SourceRef)>,
+        role: FolderRole,
+        state: Option<&SyncState>,
     ) -> Result<WindowOutcome> {
-        self.store_window(Self::prepare_window(items), sent, state)
+        self.store_window(Self::prepare_window(items), role, state)
     }
 
     /// Recomputes every aggregate left pending by windows and interrupted imports (and
@@ -634,6 +723,7 @@ fn recompute(s: &mut Store) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SourceKind;
 
     fn raw(id: &str, parent: Option<&str>) -> Vec<u8> {
         let reply = parent
@@ -646,9 +736,9 @@ mod tests {
         .into_bytes()
     }
 
-    fn source(kind: &str, uid: u32) -> SourceRef {
+    fn source(kind: crate::source::SourceKind, uid: u32) -> SourceRef {
         SourceRef {
-            kind: kind.into(),
+            kind,
             account: "work".into(),
             folder: "INBOX".into(),
             external_id: uid.to_string(),
@@ -663,15 +753,19 @@ mod tests {
         let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
         let path = dir.path().join("r.db");
         let engine = Engine::open(&path)?;
-        engine.ingest_window(vec![(raw("a@x", None), source("imap", 1))], false, None)?;
+        engine.ingest_window(
+            vec![(raw("a@x", None).into(), source(SourceKind::Imap, 1))],
+            FolderRole::Other,
+            None,
+        )?;
 
         let other = Engine::open(&path)?;
-        let captured = other.capture(&raw("b@x", None), &source("thunderbird", 7))?;
+        let captured = other.capture(&raw("b@x", None), &source(SourceKind::Thunderbird, 7))?;
         drop(other);
 
         engine.ingest_window(
-            vec![(raw("c@x", Some("b@x")), source("imap", 2))],
-            false,
+            vec![(raw("c@x", Some("b@x")).into(), source(SourceKind::Imap, 2))],
+            FolderRole::Other,
             None,
         )?;
         engine.settle()?;

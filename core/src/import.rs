@@ -174,20 +174,6 @@ pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
     Ok(totals)
 }
 
-/// Whether a folder holds sent mail (its From addresses are the user's).
-fn is_sent_folder(path: &Path) -> bool {
-    path.components().any(|c| {
-        let s = c.as_os_str().to_string_lossy().to_lowercase();
-        let s = s.trim_start_matches('.');
-        s == "sent"
-            || s.starts_with("sent ")
-            || s.starts_with("sent-")
-            || s.starts_with("sent_")
-            || s.ends_with(".sent")
-            || s == "outbox"
-    })
-}
-
 enum Item {
     Message {
         source: SourceRef,
@@ -310,7 +296,7 @@ impl FolderNames {
                     .to_string_lossy()
                     .into();
                 self.canonical = Some(name.clone());
-                self.sent = is_sent_folder(path);
+                self.sent = crate::source::FolderRole::of_path(path).is_sent();
                 (name, self.sent)
             }
         }
@@ -440,7 +426,7 @@ fn parse_job(units: Vec<Unit>, options: ParseOptions) -> Vec<Item> {
                 });
                 Item::Message {
                     source: SourceRef {
-                        kind: "file".into(),
+                        kind: crate::source::SourceKind::File,
                         account: String::new(),
                         folder: folder.to_string(),
                         external_id,

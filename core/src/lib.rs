@@ -2,7 +2,8 @@
 //!
 //! Layers, bottom up: [`mail`] and [`thread`] (sans-I/O parsing, classification, threading),
 //! [`store`] (SQLite, the only place SQL lives), [`ingest`]/[`import`] (envelope → store),
-//! [`sync`] (transports that move header bytes), and the [`Engine`] facade that the CLI, the RPC
+//! [`sync`] (transports that move header bytes), [`source`] (the kinds of source, the pull-source
+//! interface and the one pipeline that drives it), and the [`Engine`] facade that the CLI, the RPC
 //! protocol ([`rpc`]) and the bindings use; [`syncer`] keeps IMAP accounts current through it.
 
 pub mod config;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod policy;
 pub mod query;
 pub mod rpc;
+pub mod source;
 pub mod store;
 pub mod sync;
 pub mod syncer;
@@ -29,3 +31,4 @@ pub use import::{CancelToken, ImportOptions, ImportProgress};
 pub use model::*;
 pub use policy::RuleAction;
 pub use query::{AwaitingQuery, ContactQuery, ContactSort, Flow, ThreadQuery};
+pub use source::{FieldMessage, FolderRole, MessageInput, SourceKind};

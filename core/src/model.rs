@@ -230,8 +230,7 @@ pub struct SkipRecord {
 /// Where a message was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct SourceRef {
-    /// `file`, `imap`, `thunderbird`, `outlook`, `api`.
-    pub kind: String,
+    pub kind: crate::source::SourceKind,
     #[serde(default)]
     pub account: String,
     #[serde(default)]

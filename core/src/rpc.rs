@@ -76,7 +76,7 @@ pub const METHODS: &[(&str, &str)] = &[
 /// Who is calling: decides the `kind` recorded on captured sources.
 #[derive(Debug, Clone)]
 pub struct RpcContext {
-    pub client: String,
+    pub client: crate::source::SourceKind,
     /// "Now" for age computations (seconds since the epoch); `None` for the clock.
     pub now: Option<i64>,
 }
@@ -123,7 +123,7 @@ fn limit(l: Option<usize>, default: usize) -> usize {
 
 fn source(ctx: &RpcContext, s: SourceParams) -> SourceRef {
     SourceRef {
-        kind: ctx.client.clone(),
+        kind: ctx.client,
         account: s.account,
         folder: s.folder,
         external_id: s.id,
@@ -385,7 +385,7 @@ mod tests {
 
     fn ctx() -> RpcContext {
         RpcContext {
-            client: "test".into(),
+            client: crate::source::SourceKind::Thunderbird,
             now: Some(1_700_000_000),
         }
     }

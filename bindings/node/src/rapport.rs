@@ -144,10 +144,10 @@ impl Rapport {
         sent: Option<bool>,
     ) -> Reply<Captured> {
         let raw = raw.to_vec();
-        let source = core::SourceRef::from(source);
+        let source = core::SourceRef::try_from(source);
         let sent = sent.unwrap_or(false);
         self.run(move |e| {
-            e.capture_with(&raw, &source, sent, core::time::now())
+            e.capture_with(&raw, &source?, sent, core::time::now())
                 .map(Captured::from)
         })
         .await

@@ -103,7 +103,7 @@ fn who_of(s: &str) -> core::Result<core::WaitingOn> {
 /// Where a message handed to {@link Rapport.ingest} was seen.
 #[napi(object)]
 pub struct SourceRef {
-    /// `file`, `imap`, `thunderbird`, `outlook` or `api`.
+    /// `file`, `imap`, `thunderbird`, `outlook`, `api` (or `ews`, `graph`, `pop3`, `pst`).
     pub kind: String,
     pub account: Option<String>,
     pub folder: Option<String>,
@@ -111,14 +111,16 @@ pub struct SourceRef {
     pub external_id: String,
 }
 
-impl From<SourceRef> for core::SourceRef {
-    fn from(s: SourceRef) -> Self {
-        core::SourceRef {
-            kind: s.kind,
+impl TryFrom<SourceRef> for core::SourceRef {
+    type Error = core::Error;
+
+    fn try_from(s: SourceRef) -> core::Result<Self> {
+        Ok(core::SourceRef {
+            kind: s.kind.parse()?,
             account: s.account.unwrap_or_default(),
             folder: s.folder.unwrap_or_default(),
             external_id: s.external_id,
-        }
+        })
     }
 }
 
@@ -896,7 +898,7 @@ impl From<&core::syncer::SyncProgress> for SyncProgress {
 #[napi(object)]
 pub struct FolderReport {
     pub folder: String,
-    /// `inbox`, `sent`, `archive`, `all`, `junk`, `trash`, `drafts`, `flagged`, if known.
+    /// The folder's role: `inbox`, `sent`, `archive`, `junk`, `trash` or `drafts`, if known.
     pub special_use: Option<String>,
     pub uidvalidity: u32,
     pub fetched: i64,
@@ -931,14 +933,15 @@ impl From<core::syncer::SyncReport> for SyncReport {
                 .into_iter()
                 .map(|f| FolderReport {
                     folder: f.folder,
-                    special_use: f.special_use.map(|s| format!("{s:?}").to_lowercase()),
+                    special_use: (f.role != core::FolderRole::Other)
+                        .then(|| f.role.as_str().to_string()),
                     uidvalidity: f.uidvalidity,
                     fetched: count(f.fetched),
                     stored: count(f.stored),
                     duplicates: count(f.duplicates),
                     skipped: count(f.skipped),
                     status: f.status,
-                    uidvalidity_change: f.uidvalidity_change,
+                    uidvalidity_change: f.reset,
                     error: f.error,
                 })
                 .collect(),

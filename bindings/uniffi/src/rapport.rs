@@ -184,9 +184,9 @@ impl Rapport {
     /// identity candidate. Fails with `InvalidInput` for bytes that are not a message.
     #[uniffi::method(default(sent = false))]
     pub async fn ingest(&self, raw: Vec<u8>, source: SourceRef, sent: bool) -> Reply<Captured> {
-        let source = core::SourceRef::from(source);
+        let source = core::SourceRef::try_from(source);
         run(&self.engine, move |e| {
-            e.capture_with(&raw, &source, sent, core::time::now())
+            e.capture_with(&raw, &source?, sent, core::time::now())
                 .map(Captured::from)
         })
         .await

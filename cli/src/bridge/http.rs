@@ -384,7 +384,7 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
     };
     let engine = state.engine.clone();
     let ctx = RpcContext {
-        client: "outlook".into(),
+        client: rapport_core::SourceKind::Outlook,
         now: state.now,
     };
     let reply = tokio::task::spawn_blocking(move || handle_bytes(&engine, &body, &ctx)).await;

@@ -2,6 +2,7 @@
 //! `migrations/`, WAL, foreign keys, `STRICT` tables. Writes go through [`Writer`], one
 //! transaction per batch; reads take `&Store`.
 
+mod cursor;
 mod read;
 mod write;
 
@@ -12,13 +13,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::model::Policy;
 
-pub use read::FolderState;
+pub use cursor::SyncState;
 pub use write::{
     BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer, WriterCaches,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_sync_state.sql"),
+];
 
 /// Secondary indexes that only queries and aggregate recomputation use. A bulk import drops
 /// them and builds them again at the end (sorted builds are much cheaper than maintaining them

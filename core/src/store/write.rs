@@ -494,6 +494,11 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// The writer's connection, for sibling store modules that write in its transaction.
+    pub(super) fn connection(&self) -> &Connection {
+        self.conn
+    }
+
     pub(super) fn begin(conn: &'c Connection, now: i64) -> Result<Self> {
         Self::begin_inner(conn, now, true)
     }
@@ -610,7 +615,7 @@ impl<'c> Writer<'c> {
                 "SELECT 1 FROM source WHERE kind = ?1 AND account = ?2 AND folder = ?3 AND external_id = ?4",
             )?
             .exists(params![
-                source.kind,
+                source.kind.as_str(),
                 source.account,
                 source.folder,
                 source.external_id
@@ -718,7 +723,7 @@ impl<'c> Writer<'c> {
             )?
             .execute(params![
                 message_id,
-                source.kind,
+                source.kind.as_str(),
                 source.account,
                 source.folder,
                 source.external_id,
@@ -1149,34 +1154,6 @@ impl<'c> Writer<'c> {
                  ON CONFLICT (key) DO UPDATE SET seen = seen + 1",
             )?
             .execute(params![key, email, account])?;
-        Ok(())
-    }
-
-    /// Saves a folder's sync state in this transaction, so that it moves only with the mail it
-    /// describes.
-    pub fn save_folder_state(&self, st: &super::FolderState) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO sync_folder (account, folder, uidvalidity, next_uid, backfill_below,
-                    highest_modseq, message_count, last_sync, mode, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (account, folder, uidvalidity) DO UPDATE SET
-                    next_uid = excluded.next_uid, backfill_below = excluded.backfill_below,
-                    highest_modseq = excluded.highest_modseq, message_count = excluded.message_count,
-                    last_sync = excluded.last_sync, mode = excluded.mode, last_error = excluded.last_error",
-            )?
-            .execute(params![
-                st.account,
-                st.folder,
-                st.uidvalidity,
-                st.next_uid,
-                st.backfill_below,
-                st.highest_modseq as i64,
-                st.message_count,
-                st.last_sync,
-                st.mode,
-                st.last_error
-            ])?;
         Ok(())
     }
 
