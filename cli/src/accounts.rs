@@ -7,12 +7,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rapport_core::config::{
-    Account, AuthKind, Config, FolderPolicy, Security, office365, preset_for,
-};
+use rapport_core::config::{Account, AccountKind, AccountSpec, Config, FolderPolicy, Security};
 use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOptions};
 use rapport_core::time::human_age;
 use rapport_core::{CancelToken, Engine};
@@ -253,38 +251,20 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             args.name
         );
     }
-    let email = args.email.clone().unwrap_or_default();
-    let preset = match args.provider {
-        Some(ProviderArg::Office365) => Some(office365()),
-        None => preset_for(&email),
-    };
-    let host = args
-        .host
-        .clone()
-        .or_else(|| preset.as_ref().map(|p| p.host.to_string()))
-        .ok_or_else(|| anyhow!("no --host given and {} is not a provider Rapport knows; pass --host (and --port, --security)", if email.is_empty() { "the account".to_string() } else { email.clone() }))?;
-    let security = match args.security {
-        Some(SecurityArg::Tls) => Security::Tls,
-        Some(SecurityArg::Starttls) => Security::Starttls,
-        Some(SecurityArg::None) => Security::None,
-        None => Security::Tls,
-    };
-    let auth = if args.oauth2_command.is_some() {
-        AuthKind::Xoauth2
-    } else if args.password_command.is_some() || args.password_env.is_some() {
-        AuthKind::Password
-    } else {
-        preset.as_ref().map(|p| p.auth).unwrap_or_default()
-    };
-    let account = Account {
+    let (account, preset) = AccountSpec {
         name: args.name.clone(),
-        kind: "imap".into(),
-        email: email.clone(),
-        host,
-        port: args.port.or(preset.as_ref().map(|p| p.port)),
-        security,
-        user: args.user.clone().unwrap_or_else(|| email.clone()),
-        auth,
+        kind: AccountKind::Imap,
+        email: args.email.clone(),
+        office365: matches!(args.provider, Some(ProviderArg::Office365)),
+        host: args.host.clone(),
+        port: args.port,
+        security: args.security.map(|s| match s {
+            SecurityArg::Tls => Security::Tls,
+            SecurityArg::Starttls => Security::Starttls,
+            SecurityArg::None => Security::None,
+        }),
+        user: args.user.clone(),
+        auth: None,
         password_command: args.password_command,
         password_env: args.password_env,
         oauth2_token_command: args.oauth2_command,
@@ -297,8 +277,8 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             exclude: args.exclude,
             only: Vec::new(),
         },
-    };
-    account.validate()?;
+    }
+    .build()?;
     config.accounts.retain(|a| a.name != account.name);
     config.accounts.push(account.clone());
     config.save(path)?;

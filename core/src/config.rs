@@ -31,11 +31,38 @@ impl Security {
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Tls => "tls",
+            Security::Starttls => "starttls",
+            Security::None => "none",
+        }
+    }
+
     pub fn default_port(self) -> u16 {
         match self {
             Security::Tls => 993,
             Security::Starttls | Security::None => 143,
         }
+    }
+}
+
+impl std::str::FromStr for Security {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        // `ssl` and `plain` are what other mail programs call them.
+        Security::parse(s.trim()).map_or_else(
+            || {
+                crate::source::parse_choice(
+                    "security",
+                    s,
+                    &[Security::Tls, Security::Starttls, Security::None],
+                    Security::as_str,
+                )
+            },
+            Ok,
+        )
     }
 }
 
@@ -48,6 +75,28 @@ pub enum AuthKind {
     Password,
     /// SASL XOAUTH2 with an OAuth2 access token (Gmail, Outlook.com, Office 365).
     Xoauth2,
+}
+
+impl AuthKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::Password => "password",
+            AuthKind::Xoauth2 => "xoauth2",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        crate::source::parse_choice(
+            "auth",
+            s,
+            &[AuthKind::Password, AuthKind::Xoauth2],
+            AuthKind::as_str,
+        )
+    }
 }
 
 /// Which folders a sync covers beyond INBOX, Sent, Archive and user folders.
@@ -67,12 +116,47 @@ pub struct FolderPolicy {
     pub only: Vec<String>,
 }
 
+/// What kind of server an account reads. An `accounts.toml` entry without `kind` is IMAP, as
+/// every entry was before kinds existed; further kinds (`ews`, `graph`, `pop3`, `pst`) take the
+/// same file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    #[default]
+    Imap,
+}
+
+impl AccountKind {
+    pub const ALL: [AccountKind; 1] = [AccountKind::Imap];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Imap => "imap",
+        }
+    }
+
+    /// The kind recorded on the sources this account's mail is seen at.
+    pub fn source_kind(self) -> crate::source::SourceKind {
+        match self {
+            AccountKind::Imap => crate::source::SourceKind::Imap,
+        }
+    }
+}
+
+impl std::str::FromStr for AccountKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        crate::source::parse_choice("account kind", s, &Self::ALL, |k| k.as_str())
+    }
+}
+
 /// One mail account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub name: String,
-    #[serde(default = "imap_kind")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: AccountKind,
     /// The account's address: it becomes one of the user's identities.
     #[serde(default)]
     pub email: String,
@@ -103,10 +187,6 @@ pub struct Account {
     pub folders: FolderPolicy,
 }
 
-fn imap_kind() -> String {
-    "imap".into()
-}
-
 impl Account {
     pub fn port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.security.default_port())
@@ -127,12 +207,6 @@ impl Account {
             return Err(Error::InvalidInput(
                 "an account needs a name without spaces".into(),
             ));
-        }
-        if self.kind != "imap" {
-            return Err(bad(format!(
-                "kind '{}' is not supported (only imap)",
-                self.kind
-            )));
         }
         if self.host.trim().is_empty() {
             return Err(bad("no host".into()));
@@ -206,6 +280,85 @@ impl Account {
             });
         }
         Ok(secret.to_string())
+    }
+}
+
+/// What a person or a program says about a new account; [`AccountSpec::build`] fills in the
+/// rest (a provider's settings from the address, the login name, how to authenticate) and
+/// checks the result. The one way accounts are made: by `rapport account add` and by both
+/// bindings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSpec {
+    pub name: String,
+    pub kind: AccountKind,
+    pub email: Option<String>,
+    /// Use the Office 365 settings whatever the address's domain (work addresses).
+    pub office365: bool,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<Security>,
+    /// Login name; the address when absent.
+    pub user: Option<String>,
+    /// How to log in; when absent, what the secret given implies, else the provider's way.
+    pub auth: Option<AuthKind>,
+    pub password_command: Option<String>,
+    pub password_env: Option<String>,
+    pub oauth2_token_command: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub insecure: bool,
+    pub folders: FolderPolicy,
+}
+
+impl AccountSpec {
+    /// The complete, checked account, and the provider preset it used (its note tells the user
+    /// what to do on the provider's side).
+    pub fn build(self) -> Result<(Account, Option<Preset>)> {
+        let email = self.email.clone().unwrap_or_default();
+        let preset = if self.office365 {
+            Some(office365())
+        } else {
+            preset_for(&email)
+        };
+        let host = self
+            .host
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .or_else(|| preset.as_ref().map(|p| p.host.to_string()))
+            .ok_or_else(|| {
+                let who = if email.is_empty() {
+                    "the account".to_string()
+                } else {
+                    email.clone()
+                };
+                Error::InvalidInput(format!(
+                    "no host given and {who} is not a provider Rapport knows; pass --host (and --port, --security)"
+                ))
+            })?;
+        let auth = self.auth.unwrap_or(if self.oauth2_token_command.is_some() {
+            AuthKind::Xoauth2
+        } else if self.password_command.is_some() || self.password_env.is_some() {
+            AuthKind::Password
+        } else {
+            preset.as_ref().map(|p| p.auth).unwrap_or_default()
+        });
+        let account = Account {
+            name: self.name,
+            kind: self.kind,
+            user: self.user.unwrap_or_else(|| email.clone()),
+            email,
+            host,
+            port: self.port.or(preset.as_ref().map(|p| p.port)),
+            security: self.security.unwrap_or_default(),
+            auth,
+            password_command: self.password_command,
+            password_env: self.password_env,
+            oauth2_token_command: self.oauth2_token_command,
+            ca_file: self.ca_file,
+            insecure: self.insecure,
+            folders: self.folders,
+        };
+        account.validate()?;
+        Ok((account, preset))
     }
 }
 
@@ -339,7 +492,7 @@ mod tests {
     fn account() -> Account {
         Account {
             name: "work".into(),
-            kind: "imap".into(),
+            kind: AccountKind::Imap,
             email: "me@example.com".into(),
             host: "imap.example.com".into(),
             port: None,
@@ -398,5 +551,77 @@ mod tests {
         assert_eq!(preset_for("x@icloud.com").unwrap().host, "imap.mail.me.com");
         assert_eq!(preset_for("x@hotmail.com").unwrap().auth, AuthKind::Xoauth2);
         assert!(preset_for("x@example.org").is_none());
+    }
+
+    #[test]
+    fn files_from_before_kinds_are_imap_and_unknown_kinds_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        std::fs::write(
+            &path,
+            "[[account]]\nname = \"old\"\nhost = \"h\"\nuser = \"u\"\npassword_env = \"P\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(&path).unwrap().accounts[0].kind,
+            AccountKind::Imap
+        );
+        std::fs::write(
+            &path,
+            "[[account]]\nname = \"x\"\nkind = \"carrier-pigeon\"\nhost = \"h\"\nuser = \"u\"\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("carrier-pigeon"), "{err}");
+        let err = "smtp".parse::<AccountKind>().unwrap_err().to_string();
+        assert!(err.contains("use one of: imap"), "{err}");
+    }
+
+    #[test]
+    fn the_builder_fills_in_providers_users_and_auth() {
+        let (gmail, preset) = AccountSpec {
+            name: "g".into(),
+            email: Some("me@gmail.com".into()),
+            oauth2_token_command: Some("token".into()),
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(gmail.host, "imap.gmail.com");
+        assert_eq!(
+            (gmail.user.as_str(), gmail.auth),
+            ("me@gmail.com", AuthKind::Xoauth2)
+        );
+        assert_eq!(preset.map(|p| p.provider), Some("Gmail"));
+        let (own, preset) = AccountSpec {
+            name: "own".into(),
+            host: Some("127.0.0.1".into()),
+            security: Some("plain".parse().unwrap()),
+            user: Some("alice".into()),
+            password_env: Some("PW".into()),
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(
+            (own.security, own.auth, own.port()),
+            (Security::None, AuthKind::Password, 143)
+        );
+        assert!(preset.is_none());
+        let err = AccountSpec {
+            name: "x".into(),
+            email: Some("me@example.org".into()),
+            password_env: Some("PW".into()),
+            ..Default::default()
+        }
+        .build()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("me@example.org") && err.contains("--host"),
+            "{err}"
+        );
+        let err = "ssh".parse::<Security>().unwrap_err().to_string();
+        assert!(err.contains("tls, starttls, none"), "{err}");
     }
 }

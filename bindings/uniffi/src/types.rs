@@ -826,37 +826,21 @@ pub struct SyncAccount {
 
 impl SyncAccount {
     pub fn to_core(&self) -> core::Result<core::config::Account> {
-        use core::config::{Account, AuthKind, FolderPolicy, Security};
-        let security = match self.security.as_deref() {
-            None => Security::default(),
-            Some(s) => Security::parse(s).ok_or_else(|| {
-                invalid(format!(
-                    "unknown security '{s}' (use tls, starttls or none)"
-                ))
-            })?,
-        };
-        let auth = match self.auth.as_deref() {
-            None | Some("password") => AuthKind::Password,
-            Some("xoauth2") => AuthKind::Xoauth2,
-            Some(s) => {
-                return Err(invalid(format!(
-                    "unknown auth '{s}' (use password or xoauth2)"
-                )));
-            }
-        };
+        use core::config::{AccountKind, AccountSpec, FolderPolicy};
         let port = self
             .port
             .map(|p| u16::try_from(p).map_err(|_| invalid(format!("port {p} is out of range"))))
             .transpose()?;
-        Ok(Account {
+        let spec = AccountSpec {
             name: self.name.clone(),
-            kind: "imap".into(),
-            email: self.email.clone().unwrap_or_default(),
-            host: self.host.clone(),
+            kind: AccountKind::Imap,
+            email: self.email.clone(),
+            office365: false,
+            host: Some(self.host.clone()),
             port,
-            security,
-            user: self.user.clone(),
-            auth,
+            security: self.security.as_deref().map(str::parse).transpose()?,
+            user: Some(self.user.clone()),
+            auth: Some(self.auth.as_deref().unwrap_or("password").parse()?),
             password_command: self.password_command.clone(),
             password_env: self.password_env.clone(),
             oauth2_token_command: self.oauth2_token_command.clone(),
@@ -869,7 +853,8 @@ impl SyncAccount {
                 exclude: self.exclude.clone().unwrap_or_default(),
                 only: Vec::new(),
             },
-        })
+        };
+        spec.build().map(|(account, _)| account)
     }
 }
 
