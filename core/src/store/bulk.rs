@@ -242,3 +242,85 @@ impl Store {
         ensure_indexes(&self.conn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::super::test_mail::{CAPTURED, DAY, Mail, one, rows, store_mails, write_mails};
+    use super::DEFERRABLE_INDEXES;
+    use crate::error::{Error, Result};
+
+    fn present_indexes(store: &Store) -> Result<i64> {
+        let names: Vec<String> = DEFERRABLE_INDEXES
+            .iter()
+            .map(|(n, _)| format!("'{n}'"))
+            .collect();
+        one(
+            store,
+            &format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ({})",
+                names.join(", ")
+            ),
+            [],
+        )
+    }
+
+    fn mail() -> Vec<Mail> {
+        (1..=20)
+            .map(|i| {
+                let from = format!("P{i} <p{i}@example.org>");
+                let m = Mail::new(&format!("m{i}@x"), &from, "me@example.com").day(1 + i % 28);
+                if i > 1 {
+                    m.header(&format!("In-Reply-To: <m{}@x>", i - 1))
+                } else {
+                    m
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_bulk_load_settles_beside_the_writer_as_an_ordinary_one_does() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let mut bulk = Store::open(&dir.path().join("bulk.db"))?;
+        bulk.add_identity("me@example.com", "me@example.com", "")?;
+        let mut w = bulk.bulk_writer(CAPTURED)?;
+        write_mails(&mut w, &mail())?;
+        let during: i64 = w.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'participant_address'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(during, 0, "query indexes wait for the end");
+        w.finish()?;
+        assert_eq!(present_indexes(&bulk)?, DEFERRABLE_INDEXES.len() as i64);
+        assert_eq!(bulk.foreign_key_violations()?, 0);
+
+        let mut plain = Store::open_in_memory()?;
+        plain.add_identity("me@example.com", "me@example.com", "")?;
+        store_mails(&mut plain, &mail())?;
+        let summary = "SELECT message_count, first_date, last_date, last_direction FROM thread";
+        assert_eq!(rows(&bulk, summary)?, rows(&plain, summary)?);
+        let addresses = "SELECT email, status, first_seen, last_seen FROM address ORDER BY email";
+        assert_eq!(rows(&bulk, addresses)?, rows(&plain, addresses)?);
+        assert_eq!(
+            one::<i64>(&bulk, "SELECT last_date - first_date FROM thread", [])?,
+            19 * DAY
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn opening_a_database_rebuilds_indexes_a_killed_bulk_load_left_dropped() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let path = dir.path().join("killed.db");
+        {
+            let mut store = Store::open(&path)?;
+            store.defer_indexes()?;
+            assert_eq!(present_indexes(&store)?, 0);
+        }
+        let store = Store::open(&path)?;
+        assert_eq!(present_indexes(&store)?, DEFERRABLE_INDEXES.len() as i64);
+        Ok(())
+    }
+}

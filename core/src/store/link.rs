@@ -304,3 +304,85 @@ impl Writer<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_mail::{Mail, one, store_mails, store_with_me};
+    use crate::error::Result;
+
+    const ANN: &str = "Ann <ann@example.org>";
+    const ME: &str = "me@example.com";
+
+    #[test]
+    fn a_reply_before_its_parent_leaves_a_ghost_that_the_parent_fills() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[Mail::new("reply@x", ME, ANN).header("In-Reply-To: <parent@x>")],
+        )?;
+        let ghost: Option<i64> = one(
+            &store,
+            "SELECT message_id FROM node WHERE mid = 'parent@x'",
+            [],
+        )?;
+        assert_eq!(ghost, None, "the unseen parent is a ghost node");
+
+        store_mails(&mut store, &[Mail::new("parent@x", ANN, ME).day(1)])?;
+        let filled: i64 = one(
+            &store,
+            "SELECT count(*) FROM node WHERE mid = 'parent@x' AND message_id IS NOT NULL",
+            [],
+        )?;
+        assert_eq!(filled, 1);
+        let threads: i64 = one(&store, "SELECT count(*) FROM thread", [])?;
+        let in_one: i64 = one(&store, "SELECT count(DISTINCT thread_id) FROM message", [])?;
+        assert_eq!((threads, in_one), (1, 1));
+        Ok(())
+    }
+
+    #[test]
+    fn a_message_referencing_two_threads_merges_them() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("a@x", ANN, ME).subject("one"),
+                Mail::new("b@x", ANN, ME).subject("two"),
+            ],
+        )?;
+        assert_eq!(one::<i64>(&store, "SELECT count(*) FROM thread", [])?, 2);
+        store_mails(
+            &mut store,
+            &[Mail::new("c@x", ME, ANN)
+                .day(3)
+                .header("In-Reply-To: <b@x>")
+                .header("References: <a@x> <b@x>")],
+        )?;
+        assert_eq!(one::<i64>(&store, "SELECT count(*) FROM thread", [])?, 1);
+        let count: i64 = one(&store, "SELECT message_count FROM thread", [])?;
+        assert_eq!(count, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_header_less_reply_joins_by_subject_only_within_the_window() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("orig@x", ANN, ME).subject("lunch").day(1),
+                // Within 14 days, Ann on both: joins.
+                Mail::new("near@x", ME, ANN).subject("Re: lunch").day(10),
+                Mail::new("late-orig@x", ANN, ME).subject("dinner").day(1),
+                // 20 days later: stays apart.
+                Mail::new("far@x", ME, ANN).subject("Re: dinner").day(21),
+            ],
+        )?;
+        let thread_of = |id: &str| -> Result<i64> {
+            one(&store, "SELECT thread_id FROM message WHERE key = ?1", [id])
+        };
+        assert_eq!(thread_of("orig@x")?, thread_of("near@x")?);
+        assert_ne!(thread_of("late-orig@x")?, thread_of("far@x")?);
+        Ok(())
+    }
+}

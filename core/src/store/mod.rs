@@ -18,6 +18,8 @@ mod search;
 mod settings;
 mod settle;
 mod sync_state;
+#[cfg(test)]
+mod test_mail;
 mod threads;
 mod write;
 

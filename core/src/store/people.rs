@@ -227,3 +227,81 @@ impl Store {
         Ok(removed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::super::test_mail::{CAPTURED, Mail, one, store_mails, store_with_me};
+    use crate::error::Result;
+
+    #[test]
+    fn a_contact_keeps_the_history_of_its_display_names() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
+                Mail::new("b@x", "me@example.com", "Ann Smith <ann@example.org>").day(5),
+                Mail::new("c@x", "me@example.com", "Ann Smith <ann@example.org>").day(6),
+            ],
+        )?;
+        let contact = store.contact("ann@example.org", CAPTURED)?;
+        assert_eq!(contact.summary.name, "Ann Smith");
+        let names: Vec<(&str, i64)> = contact
+            .name_history
+            .iter()
+            .map(|n| (n.name.as_str(), n.uses))
+            .collect();
+        assert_eq!(names, vec![("Ann Smith", 2), ("Ann", 1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn an_identity_makes_its_mail_outbound_and_mail_between_identities_internal() -> Result<()> {
+        let mut store = Store::open_in_memory()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("out@x", "me@example.com", "ann@example.org"),
+                Mail::new("self@x", "me@example.com", "me@work.example"),
+            ],
+        )?;
+        let direction = |store: &Store, key: &str| -> Result<String> {
+            one(store, "SELECT direction FROM message WHERE key = ?1", [key])
+        };
+        assert_eq!(direction(&store, "out@x")?, "inbound");
+        assert_eq!(store.stats()?.contacts, 0);
+
+        assert!(store.add_identity("me@example.com", "me@example.com", "")?);
+        assert!(store.add_identity("me@work.example", "me@work.example", "")?);
+        assert!(!store.add_identity("me@work.example", "me@work.example", "")?);
+        let mut w = store.writer(CAPTURED)?;
+        w.recompute_all()?;
+        w.finish()?;
+        assert_eq!(direction(&store, "out@x")?, "outbound");
+        assert_eq!(direction(&store, "self@x")?, "internal");
+        // Sent-only policy: the person written to becomes a contact, the identities do not.
+        assert_eq!(store.stats()?.contacts, 1);
+        assert!(store.contact("ann@example.org", CAPTURED).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn rules_round_trip() -> Result<()> {
+        let mut store = Store::open_in_memory()?;
+        assert!(store.add_rule("block", "spam.example", 1)?);
+        assert!(!store.add_rule("block", "spam.example", 2)?);
+        let rules = store.rules()?;
+        assert_eq!(rules.len(), 1);
+        assert_eq!(
+            (rules[0].action.as_str(), rules[0].pattern.as_str()),
+            ("block", "spam.example")
+        );
+        assert_eq!(
+            store.remove_rule(&rules[0].id.to_string())?,
+            vec!["spam.example"]
+        );
+        assert!(store.rules()?.is_empty());
+        Ok(())
+    }
+}

@@ -34,3 +34,25 @@ impl Store {
             .unwrap_or_default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use crate::error::Result;
+    use crate::model::Policy;
+
+    #[test]
+    fn the_policy_round_trips_and_an_unknown_value_falls_back_to_the_default() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        assert_eq!(store.policy()?, Policy::SentOnly);
+        assert_eq!(store.setting("policy")?, None);
+        for policy in [Policy::SentAndReceived, Policy::None, Policy::SentOnly] {
+            store.set_setting("policy", policy.as_str())?;
+            assert_eq!(store.policy()?, policy);
+        }
+        store.set_setting("policy", "everyone")?;
+        assert_eq!(store.setting("policy")?.as_deref(), Some("everyone"));
+        assert_eq!(store.policy()?, Policy::SentOnly);
+        Ok(())
+    }
+}

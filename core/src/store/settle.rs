@@ -577,3 +577,109 @@ fn median(sorted: &[i64]) -> Option<i64> {
         n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::super::test_mail::{CAPTURED, Mail, rows, store_mails, store_with_me, write_mails};
+    use crate::error::Result;
+
+    fn conversation() -> Vec<Mail> {
+        vec![
+            Mail::new("q@x", "Ann <ann@example.org>", "me@example.com").day(1),
+            Mail::new("a@x", "me@example.com", "Ann <ann@example.org>")
+                .day(2)
+                .header("In-Reply-To: <q@x>"),
+            Mail::new("b@x", "Ann B <ann@example.org>", "me@example.com")
+                .day(4)
+                .header("In-Reply-To: <a@x>")
+                .header("References: <q@x> <a@x>"),
+            Mail::new("n@x", "me@example.com", "Bob <bob@example.net>")
+                .subject("news")
+                .day(3),
+            Mail::new("l@x", "Dev <dev@lists.example>", "me@example.com")
+                .subject("release")
+                .day(5)
+                .header("List-Id: <dev.lists.example>"),
+        ]
+    }
+
+    /// Threads, addresses and contacts, keyed by what does not depend on row ids.
+    fn aggregates(store: &Store) -> Result<Vec<Vec<rusqlite::types::Value>>> {
+        let mut all = rows(
+            store,
+            "SELECT t.subject, t.message_count, t.first_date, t.last_date, t.outbound_count,
+                    r.key, l.key, t.last_direction, t.last_counted_date
+             FROM thread t LEFT JOIN message r ON r.id = t.root_message_id
+             LEFT JOIN message l ON l.id = t.last_message_id ORDER BY r.key",
+        )?;
+        all.extend(rows(
+            store,
+            "SELECT email, name, status, reason, first_seen, last_seen, contact_id IS NULL
+             FROM address ORDER BY email",
+        )?);
+        all.extend(rows(
+            store,
+            "SELECT a.email, c.name, c.first_contact, c.last_contact, c.last_inbound,
+                    c.last_outbound, c.inbound_count, c.outbound_count, c.thread_count,
+                    c.median_reply_mine, c.median_reply_theirs
+             FROM contact c JOIN address a ON a.id = c.primary_address_id ORDER BY a.email",
+        )?);
+        Ok(all)
+    }
+
+    #[test]
+    fn aggregates_do_not_depend_on_the_order_mail_is_settled_in() -> Result<()> {
+        let mail = conversation();
+        let mut forward = store_with_me()?;
+        store_mails(&mut forward, &mail)?;
+
+        // Backwards, in two writers: the first leaves its work pending for the second.
+        let mut backward = store_with_me()?;
+        let reversed: Vec<Mail> = mail.iter().rev().cloned().collect();
+        let mut w = backward.writer(CAPTURED)?;
+        write_mails(&mut w, &reversed[..2])?;
+        w.finish_pending()?;
+        assert_ne!(backward.pending_counts()?, (0, 0));
+        let mut w = backward.writer(CAPTURED)?;
+        write_mails(&mut w, &reversed[2..])?;
+        w.finish()?;
+        assert_eq!(backward.pending_counts()?, (0, 0));
+
+        let expected = aggregates(&forward)?;
+        assert!(expected.len() > 5);
+        assert_eq!(aggregates(&backward)?, expected);
+        Ok(())
+    }
+
+    #[test]
+    fn pending_work_is_settled_by_the_next_writer() -> Result<()> {
+        let mut store = store_with_me()?;
+        let mut w = store.writer(CAPTURED)?;
+        write_mails(&mut w, &conversation()[..2])?;
+        w.finish_pending()?;
+        let unsettled = rows(&store, "SELECT message_count FROM thread")?;
+        assert_eq!(unsettled, vec![vec![rusqlite::types::Value::Integer(0)]]);
+
+        store.writer(CAPTURED)?.finish()?;
+        assert_eq!(store.pending_counts()?, (0, 0));
+        let settled = rows(&store, "SELECT message_count, last_direction FROM thread")?;
+        assert_eq!(
+            settled,
+            vec![vec![
+                rusqlite::types::Value::Integer(2),
+                rusqlite::types::Value::Text("outbound".into())
+            ]]
+        );
+        assert_eq!(store.stats()?.contacts, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn thread_subjects_drop_reply_prefixes_and_medians_average_the_middle() {
+        assert_eq!(super::thread_subject("Re: RE: re:  plans "), "plans");
+        assert_eq!(super::median(&[]), None);
+        assert_eq!(super::median(&[1, 5, 9]), Some(5));
+        assert_eq!(super::median(&[1, 3]), Some(2));
+    }
+}

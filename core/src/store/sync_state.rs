@@ -185,3 +185,90 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::super::test_mail::{CAPTURED, Mail, write_mail};
+    use super::FolderState;
+    use crate::error::Result;
+    use crate::model::SourceRef;
+
+    fn inbox(uidvalidity: u32) -> FolderState {
+        FolderState {
+            account: "work".into(),
+            folder: "INBOX".into(),
+            uidvalidity,
+            next_uid: 3,
+            backfill_below: 1,
+            highest_modseq: 99,
+            message_count: 2,
+            last_sync: CAPTURED,
+            mode: "sync".into(),
+            last_error: String::new(),
+        }
+    }
+
+    /// Two messages under UIDs 1 and 2, saved with the folder state in the same transaction.
+    fn synced_store() -> Result<Store> {
+        let mut store = Store::open_in_memory()?;
+        let mut w = store.writer(CAPTURED)?;
+        for (uid, id) in [(1, "a@x"), (2, "b@x")] {
+            let source = SourceRef {
+                kind: "imap".into(),
+                account: "work".into(),
+                folder: "INBOX".into(),
+                external_id: format!("7:{uid}"),
+            };
+            write_mail(
+                &mut w,
+                &Mail::new(id, "ann@example.org", "me@example.com"),
+                &source,
+            )?;
+        }
+        w.save_folder_state(&inbox(7))?;
+        w.finish()?;
+        Ok(store)
+    }
+
+    #[test]
+    fn folder_state_is_saved_loaded_and_noted() -> Result<()> {
+        let mut store = synced_store()?;
+        assert_eq!(store.folder_state("work", "INBOX")?, Some(inbox(7)));
+        assert_eq!(store.folder_state("work", "Sent")?, None);
+        assert_eq!(store.folder_states(Some("work"))?, vec![inbox(7)]);
+        assert_eq!(store.folder_states(None)?.len(), 1);
+        assert!(store.folder_states(Some("home"))?.is_empty());
+
+        store.note_folder("work", "INBOX", Some("idle"), "connection reset")?;
+        store.note_folder("work", "INBOX", None, "")?;
+        let noted = store.folder_state("work", "INBOX")?;
+        assert_eq!(
+            noted
+                .as_ref()
+                .map(|s| (s.mode.as_str(), s.last_error.as_str())),
+            Some(("idle", ""))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_rebased_folder_keeps_its_uids_and_a_dropped_one_forgets_them() -> Result<()> {
+        let mut store = synced_store()?;
+        let mut uids = store.folder_uids("work", "INBOX", 7)?;
+        uids.sort();
+        assert_eq!(uids, vec![(1, "a@x".to_string()), (2, "b@x".to_string())]);
+
+        store.rebase_folder("work", "INBOX", 7, 8)?;
+        assert!(store.folder_uids("work", "INBOX", 7)?.is_empty());
+        assert_eq!(store.folder_uids("work", "INBOX", 8)?.len(), 2);
+        assert_eq!(store.folder_state("work", "INBOX")?, Some(inbox(8)));
+
+        store.drop_folder_validity("work", "INBOX", 8)?;
+        assert_eq!(store.folder_state("work", "INBOX")?, None);
+        assert!(store.folder_uids("work", "INBOX", 8)?.is_empty());
+        // Messages are keyed by Message-ID and stay.
+        assert_eq!(store.stats()?.messages, 2);
+        Ok(())
+    }
+}
