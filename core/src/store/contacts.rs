@@ -378,3 +378,79 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use crate::error::{Error, Result};
+    use crate::query::{ContactQuery, Flow};
+
+    fn store() -> Result<super::Store> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
+                Mail::new("b@x", "Ann <ann@example.org>", "me@example.com")
+                    .day(2)
+                    .header("In-Reply-To: <a@x>"),
+                Mail::new("c@x", "me@example.com", "Bob <bob@example.net>").day(3),
+                // Received only: not a contact under the default policy.
+                Mail::new("d@x", "Carol <carol@example.com>", "me@example.com").day(4),
+            ],
+        )?;
+        Ok(store)
+    }
+
+    #[test]
+    fn contacts_are_listed_filtered_and_explained() -> Result<()> {
+        let store = store()?;
+        let all = store.contacts(&ContactQuery::default(), CAPTURED)?;
+        let mut emails: Vec<&str> = all.iter().map(|c| c.email.as_str()).collect();
+        emails.sort();
+        assert_eq!(emails, vec!["ann@example.org", "bob@example.net"]);
+
+        let two_way = ContactQuery {
+            flow: Some(Flow::TwoWay),
+            ..ContactQuery::default()
+        };
+        let ann = store.contacts(&two_way, CAPTURED)?;
+        assert_eq!(ann.len(), 1);
+        assert_eq!((ann[0].inbound_count, ann[0].outbound_count), (1, 1));
+
+        let id = store.contact_id("ann@example.org")?;
+        assert_eq!(store.contact_id(&id.to_string())?, id);
+        assert_eq!(store.contact_emails(id)?, vec!["ann@example.org"]);
+        assert_eq!(store.timeline(id, 10)?.len(), 2);
+        assert!(matches!(
+            store.contact_id("carol@example.com"),
+            Err(Error::NotFound { .. })
+        ));
+
+        let carol = store.explain("carol@example.com")?;
+        assert!(carol.known && !carol.is_contact);
+        assert_eq!(carol.messages_from, 1);
+        assert!(!store.explain("nobody@example.com")?.known);
+        Ok(())
+    }
+
+    #[test]
+    fn a_cadence_makes_a_quiet_contact_neglected() -> Result<()> {
+        let mut store = store()?;
+        let bob = store.contact_id("bob@example.net")?;
+        assert!(store.neglected(CAPTURED, 10)?.is_empty());
+        store.set_contact_cadence(bob, Some(7))?;
+        let neglected = store.neglected(CAPTURED, 10)?;
+        assert_eq!(neglected.len(), 1);
+        assert_eq!(neglected[0].contact.email, "bob@example.net");
+        // Last contact on 3 November at 10:00, due a week later; captured on 11 December.
+        assert_eq!(neglected[0].overdue_days, 30);
+
+        store.set_contact_cadence(bob, None)?;
+        store.set_contact_group(bob, "friends")?;
+        store.set_group_cadence("friends", Some(14))?;
+        assert_eq!(store.neglected(CAPTURED, 10)?.len(), 1);
+        assert_eq!(store.groups()?, vec![("friends".to_string(), Some(14), 1)]);
+        Ok(())
+    }
+}

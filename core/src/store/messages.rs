@@ -112,3 +112,50 @@ impl Store {
             .optional()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use crate::error::Result;
+
+    #[test]
+    fn stored_messages_are_counted_known_and_keyed() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("a@x", "me@example.com", "ann@example.org"),
+                Mail::new("b@x", "ann@example.org", "me@example.com")
+                    .header("In-Reply-To: <ghost@x>"),
+            ],
+        )?;
+        let stats = store.stats()?;
+        assert_eq!((stats.messages, stats.threads, stats.sources), (2, 2, 2));
+        assert_eq!(stats.by_direction.get("outbound"), Some(&1));
+        assert_eq!(
+            store.known_message_ids(&["<a@x>".into(), "ghost@x".into(), "nope@x".into()])?,
+            vec![true, false, false]
+        );
+        assert_eq!(store.message_key_of("b@x")?, "b@x");
+        assert!(store.message_key_of("ghost@x").is_err());
+        assert_eq!(store.message_keys_for_source("file", "", "")?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn skips_are_recorded_once_per_location() -> Result<()> {
+        let mut store = store_with_me()?;
+        let w = store.writer(CAPTURED)?;
+        w.record_skip("/mail/1", "empty", "no bytes")?;
+        w.record_skip("/mail/1", "not a message", "no headers")?;
+        w.finish()?;
+        assert_eq!(
+            store.skip_reason("/mail/1")?.as_deref(),
+            Some("not a message: no headers")
+        );
+        assert_eq!(store.skip_reason("/mail/2")?, None);
+        assert_eq!(store.skips(10)?.len(), 1);
+        assert_eq!(store.stats()?.skipped_inputs, 1);
+        Ok(())
+    }
+}

@@ -77,3 +77,36 @@ impl Store {
         Ok(hits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_mail::{Mail, store_mails, store_with_me};
+    use crate::error::{Error, Result};
+
+    #[test]
+    fn search_finds_addresses_by_name_and_messages_by_subject() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("a@x", "me@example.com", "Ann Smith <ann@example.org>")
+                    .subject("Quarterly numbers"),
+            ],
+        )?;
+        let by_name = store.search("smi", 10)?;
+        assert_eq!(by_name.len(), 1);
+        assert_eq!(
+            (by_name[0].kind.as_str(), by_name[0].title.as_str()),
+            ("contact", "Ann Smith <ann@example.org>")
+        );
+        let by_subject = store.search("quarterly", 10)?;
+        assert_eq!(by_subject.len(), 1);
+        assert_eq!(by_subject[0].kind, "message");
+        assert!(store.search("nothing-like-it", 10)?.is_empty());
+        assert!(matches!(
+            store.search(" @. ", 10),
+            Err(Error::InvalidInput(_))
+        ));
+        Ok(())
+    }
+}

@@ -274,3 +274,63 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use crate::error::Result;
+    use crate::model::WaitingOn;
+    use crate::query::{AwaitingQuery, ThreadQuery};
+
+    #[test]
+    fn a_thread_reads_as_a_reply_tree() -> Result<()> {
+        let mut store = store_with_me()?;
+        store_mails(
+            &mut store,
+            &[
+                Mail::new("root@x", "Ann <ann@example.org>", "me@example.com").day(1),
+                Mail::new("r1@x", "me@example.com", "ann@example.org")
+                    .day(2)
+                    .header("In-Reply-To: <root@x>"),
+                Mail::new("r2@x", "Ann <ann@example.org>", "me@example.com")
+                    .day(3)
+                    .header("In-Reply-To: <r1@x>")
+                    .header("References: <root@x> <r1@x>"),
+                Mail::new("side@x", "Bob <bob@example.net>", "me@example.com")
+                    .day(4)
+                    .header("In-Reply-To: <root@x>"),
+            ],
+        )?;
+        let id = store.thread_of_message("<r2@x>")?;
+        let detail = store.thread(id, CAPTURED)?;
+        let shape: Vec<(&str, usize)> = detail
+            .messages
+            .iter()
+            .map(|m| (m.message_id.as_str(), m.depth))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![("root@x", 0), ("r1@x", 1), ("r2@x", 2), ("side@x", 1)]
+        );
+        assert_eq!(detail.summary.message_count, 4);
+        assert_eq!(detail.summary.waiting_on, "me");
+
+        let listed = store.threads(&ThreadQuery::default(), CAPTURED)?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].participants,
+            vec!["ann@example.org", "me@example.com", "bob@example.net"]
+        );
+        let with_bob = ThreadQuery {
+            with: Some("bob@example.net".into()),
+            ..ThreadQuery::default()
+        };
+        assert_eq!(store.threads(&with_bob, CAPTURED)?.len(), 1);
+
+        let awaiting = store.awaiting(&AwaitingQuery::new(CAPTURED))?;
+        assert_eq!(awaiting.len(), 1);
+        assert_eq!(awaiting[0].waiting_on, WaitingOn::Me);
+        assert_eq!(awaiting[0].message_id, "side@x");
+        Ok(())
+    }
+}
