@@ -1,19 +1,37 @@
 //! SQLite storage: the only module that holds SQL. Numbered migrations under
 //! `migrations/`, WAL, foreign keys, `STRICT` tables. Writes go through [`Writer`], one
 //! transaction per batch; reads take `&Store`.
+//!
+//! One concept per file. Writing: `write` (the writer, its lifecycle and `ingest`), `link`
+//! (Message-ID nodes, ghosts, thread membership and merges), `people` (addresses, names,
+//! participants, identities, rules), `settle` (aggregates and pending work), `bulk` (deferred
+//! indexes, the second settling connection), `sync_state` (every pull source's cursor per
+//! folder). Reading:
+//! `contacts`, `threads`, `search`, `messages`, `settings`. This file opens, configures and
+//! migrates the database.
 
-mod cursor;
-mod read;
+mod bulk;
+mod contacts;
+mod link;
+mod messages;
+mod people;
+mod search;
+mod settings;
+mod settle;
+mod sync_state;
+#[cfg(test)]
+mod test_mail;
+mod threads;
 mod write;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::model::Policy;
+use crate::time::Timestamp;
 
-pub use cursor::SyncState;
+pub use sync_state::SyncState;
 pub use write::{
     BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer, WriterCaches,
 };
@@ -24,50 +42,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_sync_state.sql"),
 ];
 
-/// Secondary indexes that only queries and aggregate recomputation use. A bulk import drops
-/// them and builds them again at the end (sorted builds are much cheaper than maintaining them
-/// row by row); opening a database re-creates any a killed import left missing.
-pub(crate) const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
-    (
-        "participant_address",
-        "CREATE INDEX IF NOT EXISTS participant_address ON participant(address_id, role)",
-    ),
-    (
-        "message_reply_to",
-        "CREATE INDEX IF NOT EXISTS message_reply_to ON message(reply_to_mid)",
-    ),
-    (
-        "node_message",
-        "CREATE INDEX IF NOT EXISTS node_message ON node(message_id)",
-    ),
-    (
-        "source_message",
-        "CREATE INDEX IF NOT EXISTS source_message ON source(message_id)",
-    ),
-    (
-        "thread_last",
-        "CREATE INDEX IF NOT EXISTS thread_last ON thread(last_direction, last_counted_date)",
-    ),
-    (
-        "thread_last_date",
-        "CREATE INDEX IF NOT EXISTS thread_last_date ON thread(last_date)",
-    ),
-];
-
-/// Drops the deferrable indexes (a bulk load builds them again when it ends).
-pub(crate) fn drop_deferrable_indexes(conn: &Connection) -> Result<()> {
-    for (name, _) in DEFERRABLE_INDEXES {
-        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-    }
-    Ok(())
-}
-
-/// Creates any deferrable index that is missing.
-pub(crate) fn ensure_indexes(conn: &Connection) -> Result<()> {
-    for (_, sql) in DEFERRABLE_INDEXES {
-        conn.execute_batch(sql)?;
-    }
-    Ok(())
+/// A stored date, if any, as a [`Timestamp`].
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
 }
 
 /// The schema version this build writes.
@@ -113,42 +90,6 @@ impl Store {
         store.migrate().map_err(|e| store.classify(e))?;
         store.repair_indexes().map_err(|e| store.classify(e))?;
         Ok(store)
-    }
-
-    /// Re-creates indexes a killed bulk import left dropped — unless an import is running right
-    /// now (it holds the write lock and rebuilds them itself when it finishes).
-    fn repair_indexes(&mut self) -> Result<()> {
-        let present: i64 = self.conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
-             ('participant_address', 'message_reply_to', 'node_message', 'source_message',
-              'thread_last', 'thread_last_date')",
-            [],
-            |r| r.get(0),
-        )?;
-        if present as usize == DEFERRABLE_INDEXES.len() {
-            return Ok(());
-        }
-        self.conn.busy_timeout(std::time::Duration::ZERO)?;
-        let locked = self.conn.execute_batch("BEGIN IMMEDIATE");
-        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        if locked.is_err() {
-            tracing::debug!("indexes are being rebuilt by a running import");
-            return Ok(());
-        }
-        let built = ensure_indexes(&self.conn);
-        self.conn
-            .execute_batch(if built.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-        built
-    }
-
-    /// Drops the query-only indexes before a bulk load (see [`DEFERRABLE_INDEXES`]).
-    pub fn defer_indexes(&mut self) -> Result<()> {
-        drop_deferrable_indexes(&self.conn)
-    }
-
-    /// Re-creates the query-only indexes after a bulk load.
-    pub fn restore_indexes(&mut self) -> Result<()> {
-        ensure_indexes(&self.conn)
     }
 
     /// Roughly how many messages are stored (cheap: the highest row id).
@@ -285,42 +226,6 @@ impl Store {
             n += 1;
         }
         Ok(n)
-    }
-
-    pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM setting WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO setting (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
-    }
-
-    pub fn policy(&self) -> Result<Policy> {
-        Ok(self
-            .setting("policy")?
-            .and_then(|p| Policy::parse(&p))
-            .unwrap_or_default())
-    }
-
-    /// Threads and addresses whose aggregates wait for recomputation (left by interrupted work).
-    pub fn pending_counts(&self) -> Result<(i64, i64)> {
-        Ok(self.conn.query_row(
-            "SELECT (SELECT count(*) FROM pending_thread), (SELECT count(*) FROM pending_address)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
     }
 
     /// The schema version recorded in the file.

@@ -208,7 +208,7 @@ impl Writer<'_> {
     /// Saves a folder's sync state in this transaction, so that the cursor moves only with the
     /// mail it covers.
     pub fn save_sync_state(&self, state: &SyncState) -> Result<()> {
-        save(self.connection(), state)
+        save(self.conn, state)
     }
 }
 
