@@ -44,20 +44,19 @@ pub fn direction(from: Option<&str>, recipients: &[&str], identities: &IdentityS
     }
 }
 
-/// Whether a message counts for relationships: person mail always; list and bulk mail only in
-/// threads the user wrote in; automatic replies and bounces never (an out-of-office answer is not
-/// the other side writing back).
-pub fn counts(class: Class, thread_has_outbound: bool) -> bool {
+/// Whether a message counts toward "last contacted" and the counts each way: person mail
+/// always; list and bulk mail only when received in a thread the user wrote in; automatic
+/// replies and bounces never (an out-of-office answer is not the other side writing back).
+///
+/// The one definition of the rule. The store's SQL form (`store::settle::COUNTED`) is tested
+/// against it on every combination.
+pub fn counts(class: Class, direction: Direction, thread_has_outbound: bool) -> bool {
     match class {
         Class::Person => true,
-        Class::List | Class::Bulk => thread_has_outbound,
+        Class::List | Class::Bulk => direction == Direction::Inbound && thread_has_outbound,
         Class::Auto | Class::Bounce => false,
     }
 }
-
-/// The SQL form of [`counts`], for the store's aggregate queries (`m` = message, `t` = thread).
-pub const COUNTS_SQL: &str =
-    "(m.class = 'person' OR (m.class IN ('list', 'bulk') AND t.outbound_count > 0))";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleAction {
@@ -391,7 +390,9 @@ mod tests {
                 .contains("newsletter")
         );
         assert!(
-            counts(Class::List, true) && !counts(Class::List, false) && !counts(Class::Auto, true)
+            counts(Class::List, Direction::Inbound, true)
+                && !counts(Class::List, Direction::Inbound, false)
+                && !counts(Class::Auto, Direction::Inbound, true)
         );
     }
 }

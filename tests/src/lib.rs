@@ -87,3 +87,18 @@ pub fn counts(stats: &serde_json::Value) -> serde_json::Value {
     }
     s
 }
+
+/// The small corpus the project ships (`tests/corpus/*/`, a maildir), or the maildir named by
+/// `$RAPPORT_CONFORMANCE_MAILDIR` (to hold any mailbox to the conformance test).
+pub fn small_corpus() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RAPPORT_CONFORMANCE_MAILDIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/corpus"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("cur").is_dir() || p.join("new").is_dir())
+        .collect();
+    dirs.sort();
+    dirs.into_iter().next()
+}

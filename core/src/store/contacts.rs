@@ -222,7 +222,7 @@ impl Store {
                  FROM message m LEFT JOIN address fa ON fa.id = m.from_address_id
                  WHERE m.id IN (SELECT p.message_id FROM address a JOIN participant p ON p.address_id = a.id
                                 WHERE a.contact_id = ?1)
-                 ORDER BY m.date DESC, m.id DESC LIMIT ?2",
+                 ORDER BY m.date DESC, m.key DESC LIMIT ?2",
             )?
             .query_map(params![contact_id, limit as i64], |r| {
                 Ok(TimelineEntry {

@@ -26,20 +26,33 @@ static PARTICIPANT_INSERTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLo
 });
 
 impl Writer<'_> {
+    /// The row of a normalised address, created on first sight. One address can be written in
+    /// several forms (`Ann@x`, `ann@x`; Gmail's dots): the stored form is the smallest seen, so
+    /// that it does not depend on the order mail arrives in.
     pub(super) fn address_id(&mut self, key: &str, email: &str, domain: &str) -> Result<i64> {
-        if let Some(&id) = self.address_ids.get(key) {
+        if let Some((id, form)) = self.address_ids.get(key) {
+            let id = *id;
+            if email < form.as_str() {
+                self.reform_address(id, email)?;
+                self.address_ids
+                    .insert(key.to_string(), (id, email.to_string()));
+            }
             return Ok(id);
         }
         if self.address_ids.len() >= ADDRESS_CACHE_LIMIT {
             self.address_ids.clear();
         }
-        let found: Option<i64> = self
+        let found: Option<(i64, String)> = self
             .conn
-            .prepare_cached("SELECT id FROM address WHERE key = ?1")?
-            .query_row(params![key], |r| r.get(0))
+            .prepare_cached("SELECT id, email FROM address WHERE key = ?1")?
+            .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let id = match found {
-            Some(id) => id,
+        let (id, form) = match found {
+            Some((id, form)) if email < form.as_str() => {
+                self.reform_address(id, email)?;
+                (id, email.to_string())
+            }
+            Some(found) => found,
             None => {
                 self.conn
                     .prepare_cached("INSERT INTO address (key, email, domain) VALUES (?1, ?2, ?3)")?
@@ -47,11 +60,23 @@ impl Writer<'_> {
                 let id = self.conn.last_insert_rowid();
                 // Its search row is written once, with its name, when the writer settles.
                 self.new_addresses.insert(id);
-                id
+                (id, email.to_string())
             }
         };
-        self.address_ids.insert(key.to_string(), id);
+        self.address_ids.insert(key.to_string(), (id, form));
         Ok(id)
+    }
+
+    /// Stores a smaller written form of an address, and its search row with it (an address
+    /// created by this writer gets its search row when the writer settles).
+    fn reform_address(&self, id: i64, email: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE address SET email = ?2 WHERE id = ?1 AND email > ?2")?
+            .execute(params![id, email])?;
+        self.conn
+            .prepare_cached("UPDATE address_fts SET email = ?2 WHERE rowid = ?1")?
+            .execute(params![id, email])?;
+        Ok(())
     }
 
     pub(super) fn direction_of(&self, p: &PreparedMessage) -> Direction {

@@ -10,11 +10,12 @@ use super::Store;
 use super::write::Writer;
 use crate::error::Result;
 use crate::mail::Class;
-use crate::policy::{AddressFacts, AddressStatus, decide};
+use crate::mail::Direction;
+use crate::policy::{self, AddressFacts, AddressStatus, decide};
 
-/// Whether a message counts for relationships, in SQL (`m` = message, `t` = its thread): person
-/// mail; list and bulk mail received in a thread the user wrote in. See `policy::counts`.
-const COUNTED: &str = "(m.class = 'person' OR (m.direction = 'inbound' AND m.class IN ('list', 'bulk') AND t.outbound_count > 0))";
+/// [`policy::counts`] in SQL (`m` = message, `t` = its thread), for set-based recomputation;
+/// tested against the Rust form on every combination.
+pub(super) const COUNTED: &str = "(m.class = 'person' OR (m.direction = 'inbound' AND m.class IN ('list', 'bulk') AND t.outbound_count > 0))";
 
 /// Running aggregate of one thread while its messages stream past (see [`thread_aggregates`]).
 #[derive(Default)]
@@ -92,15 +93,16 @@ pub(super) fn thread_aggregates(
         {
             a.oldest = Some((date, key.clone(), id, r.get(4)?));
         }
-        if direction != "internal" {
-            if class == "person" {
+        if let (Some(class), Some(dir)) = (Class::parse(&class), Direction::parse(&direction))
+            && dir != Direction::Internal
+        {
+            // Whether the user wrote in the thread is known only once every row is seen: keep
+            // the latest message that counts either way, and the latest that counts only then.
+            if policy::counts(class, dir, false) {
                 if newer(&a.latest) {
                     a.latest = Some((date, key.clone(), id, direction));
                 }
-            } else if direction == "inbound"
-                && (class == "list" || class == "bulk")
-                && newer(&a.latest_list)
-            {
+            } else if policy::counts(class, dir, true) && newer(&a.latest_list) {
                 a.latest_list = Some((date, key.clone(), id, direction));
             }
         }
@@ -150,10 +152,12 @@ pub(super) fn address_facts(
         let direction = r.get_ref(4)?.as_str().unwrap_or("");
         let class = r.get_ref(5)?.as_str().unwrap_or("");
         let thread: i64 = r.get(6)?;
-        let counted = class == "person"
-            || (direction == "inbound"
-                && (class == "list" || class == "bulk")
-                && outbound_threads.contains(&thread));
+        let counted = match (Class::parse(class), Direction::parse(direction)) {
+            (Some(class), Some(dir)) => {
+                policy::counts(class, dir, outbound_threads.contains(&thread))
+            }
+            _ => false,
+        };
         let f = facts.entry(aid).or_insert_with(|| Facts {
             first: date,
             last: date,
@@ -581,6 +585,48 @@ fn median(sorted: &[i64]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::super::Store;
+    use crate::mail::{Class, Direction};
+
+    /// The SQL form of the counting rule says what `policy::counts` says, on every combination
+    /// of class, direction and whether the user wrote in the thread.
+    #[test]
+    fn counted_in_sql_agrees_with_policy_counts() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        let classes = [
+            Class::Person,
+            Class::List,
+            Class::Bulk,
+            Class::Auto,
+            Class::Bounce,
+        ];
+        let directions = [Direction::Inbound, Direction::Outbound, Direction::Internal];
+        let mut checked = 0;
+        for class in classes {
+            for direction in directions {
+                for outbound in [0_i64, 2] {
+                    let sql = format!(
+                        "SELECT {} FROM (SELECT ?1 AS class, ?2 AS direction) m,
+                                       (SELECT ?3 AS outbound_count) t",
+                        super::COUNTED
+                    );
+                    let in_sql: bool = store.conn.query_row(
+                        &sql,
+                        rusqlite::params![class.as_str(), direction.as_str(), outbound],
+                        |r| r.get(0),
+                    )?;
+                    let in_rust = crate::policy::counts(class, direction, outbound > 0);
+                    assert_eq!(
+                        in_sql, in_rust,
+                        "{class:?} {direction:?} outbound={outbound}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 30);
+        Ok(())
+    }
+
     use super::super::test_mail::{CAPTURED, Mail, rows, store_mails, store_with_me, write_mails};
     use crate::error::Result;
 

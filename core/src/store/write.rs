@@ -86,7 +86,8 @@ pub struct Writer<'c> {
     pub(super) dirty_addresses: HashSet<i64>,
     /// First message row created since the last commit (its FTS rows are added in bulk).
     pub(super) first_new_message: Option<i64>,
-    pub(super) address_ids: HashMap<String, i64>,
+    /// Normalised address → (row id, the written form stored).
+    pub(super) address_ids: HashMap<String, (i64, String)>,
     pub(super) list_marked: HashSet<String>,
     /// Display names seen since the last commit: (address, name) → (first, last, uses).
     pub(super) names: HashMap<(i64, String), (i64, i64, i64)>,
@@ -115,7 +116,7 @@ pub struct Writer<'c> {
 #[derive(Default)]
 pub struct WriterCaches {
     node_cache: NodeCache,
-    address_ids: HashMap<String, i64>,
+    address_ids: HashMap<String, (i64, String)>,
     list_marked: HashSet<String>,
     sources_started_empty: bool,
     /// `PRAGMA data_version` after our commit: it changes only when another connection commits.
