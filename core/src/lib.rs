@@ -5,6 +5,16 @@
 //! [`sync`] (transports that move header bytes), [`source`] (the kinds of source, the pull-source
 //! interface and the one pipeline that drives it), and the [`Engine`] facade that the CLI, the RPC
 //! protocol ([`rpc`]) and the bindings use; [`syncer`] keeps IMAP accounts current through it.
+//!
+//! # Adding a source
+//!
+//! A new kind of mailbox (POP3, EWS, Graph, an Outlook data file) touches: its module under
+//! [`source`] implementing [`source::PullSource`] (its transport under [`sync`] if it talks to a
+//! server), one [`SourceKind`] variant, one [`config::AccountKind`] variant with its settings,
+//! and its flags in the CLI's `accounts.rs`. The [`source::pipeline`] drives it (windows,
+//! cursors committed with their mail, cancellation, progress, back-off), and it must pass the
+//! conformance test in `tests/tests/conformance.rs`. The [`source`] module's documentation has
+//! the details.
 
 pub mod config;
 pub mod engine;

@@ -20,7 +20,7 @@ use crate::sync::imap::{Folder, ImapSession, uid_sets};
 
 pub use crate::source::imap::{FolderState, header_message_id, select_folders};
 pub use crate::source::pipeline::{
-    FolderReport, PullProgress as SyncProgress, PullReport as SyncReport, WINDOW,
+    FolderReport, PullProgress as SyncProgress, PullReport as SyncReport, WINDOW, backoff,
 };
 
 /// What one sync covers (see [`PullOptions`]).
@@ -125,19 +125,6 @@ impl Default for WatchOptions {
             idle: Duration::from_secs(60),
         }
     }
-}
-
-/// Reconnect delays: 2 s doubling to 80 s, each with up to half again of jitter.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = 2u64.saturating_mul(1u64 << attempt.min(6)).min(80);
-    let jitter = {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        u64::from(nanos) % (base * 500 + 1)
-    };
-    Duration::from_millis(base * 1000 + jitter)
 }
 
 /// Keeps one account current until cancelled: IDLE on INBOX (re-issued every `idle`), STATUS

@@ -5,7 +5,7 @@
 //! resumes from the last committed window with nothing missing and nothing twice.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -69,6 +69,20 @@ pub struct PullReport {
     pub duplicates: u64,
     pub skipped: u64,
     pub elapsed_ms: u64,
+}
+
+/// How long a source waits before reconnecting after a transient error: 2 s doubling to 80 s,
+/// each with up to half again of jitter (so that many accounts do not retry in step).
+pub fn backoff(attempt: u32) -> Duration {
+    let base = 2u64.saturating_mul(1u64 << attempt.min(6)).min(80);
+    let jitter = {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        u64::from(nanos) % (base * 500 + 1)
+    };
+    Duration::from_millis(base * 1000 + jitter)
 }
 
 /// Runs a blocking engine call off the async runtime.

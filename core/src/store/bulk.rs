@@ -232,7 +232,7 @@ impl Store {
         built
     }
 
-    /// Drops the query-only indexes before a bulk load (see [`DEFERRABLE_INDEXES`]).
+    /// Drops the query-only indexes before a bulk load (the deferrable indexes listed in this module).
     pub fn defer_indexes(&mut self) -> Result<()> {
         drop_deferrable_indexes(&self.conn)
     }
