@@ -32,12 +32,17 @@ pub fn linux_man() -> PathBuf {
     corpus("lore-linux-man").join("lore-linux-man")
 }
 
-/// The `rapport` binary under test: `$RAPPORT_BIN`, else the release build, else the debug build.
+/// The `rapport` binary under test: `$RAPPORT_BIN`, else the release build, else the debug build
+/// (in `$CARGO_TARGET_DIR`, else `target/`), like `rapport_bin` in `tests/lib.sh`.
 pub fn rapport_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("RAPPORT_BIN") {
         return PathBuf::from(p);
     }
-    let target = root().join("target/x86_64-unknown-linux-gnu");
+    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(t) if t.is_absolute() => t,
+        Some(t) => root().join(t),
+        None => root().join("target"),
+    };
     for profile in ["release", "debug"] {
         let p = target.join(profile).join("rapport");
         if p.exists() {
@@ -45,7 +50,8 @@ pub fn rapport_bin() -> PathBuf {
         }
     }
     panic!(
-        "no rapport binary: build it with `cargo build --release -p rapport-cli` or set RAPPORT_BIN"
+        "no rapport binary in {}: build it with `cargo build --release -p rapport-cli` or set RAPPORT_BIN",
+        target.display()
     )
 }
 
