@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier of Rapport from a clean checkout: installs what the tests need when it is
 # missing (Debian packages, npm and pip packages), builds, then runs tests/tiers/*.sh in order.
-# Each tier prints "N passed, M failed"; this script exits non-zero if any tier failed.
+# Each tier prints "N passed, M failed, K skipped"; this script exits non-zero if any tier failed
+# and names what was skipped and why (without ../shared: the tests that need its corpora).
 #
 #   ./test.sh            every tier
 #   ./test.sh rust imap  only tiers whose file name contains one of the words
@@ -13,6 +14,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 ./scripts/setup.sh || { echo "setup failed"; exit 1; }
 
 results=()
+skips=()
 failed=0
 for tier in tests/tiers/*.sh; do
   name=$(basename "$tier" .sh)
@@ -29,6 +31,7 @@ for tier in tests/tiers/*.sh; do
   rc=${PIPESTATUS[0]}
   secs=$(( $(date +%s) - start ))
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  while IFS= read -r s; do skips+=("  $name: ${s#skipped: }"); done < <(grep -E '^skipped: ' "$log")
   rm -f "$log"
   if [ $rc -ne 0 ]; then
     failed=1
@@ -41,4 +44,8 @@ done
 echo
 echo "=== summary ==="
 printf '%s\n' "${results[@]}"
+if [ ${#skips[@]} -gt 0 ]; then
+  echo "skipped:"
+  printf '%s\n' "${skips[@]}"
+fi
 exit $failed

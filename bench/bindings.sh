@@ -11,15 +11,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 runs=${1:-3}
-triple=x86_64-unknown-linux-gnu
+source tests/lib.sh
 corpus=$(./scripts/corpora.sh lore-linux-man)
 echo "building release: rapport, the Node addon, librapport_ffi" >&2
 cargo build --locked --release -p rapport-cli >&2
 (cd bindings/node && { [ -d node_modules/@napi-rs/cli ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build) >&2
-# index.d.ts is generated the same by debug and release builds.
+# napi passes --target itself (target/<triple>/release); index.d.ts is the same for debug and release.
 out=$root/target/bindings-release
 RAPPORT_BINDINGS_OUT=$out bindings/uniffi/generate.sh --release >/dev/null
-rapport=target/$triple/release/rapport
+rapport=$(target_dir)/release/rapport
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

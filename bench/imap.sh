@@ -7,14 +7,16 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --locked --release -p rapport-cli >/dev/null 2>&1 || cargo build --locked --release -p rapport-cli
-R=$root/target/x86_64-unknown-linux-gnu/release/rapport
+source tests/lib.sh
+R=$(target_dir)/release/rapport
 corpus=$("$root/scripts/corpora.sh" lore-linux-man)/lore-linux-man/cur
 work=$(mktemp -d /tmp/rapport-imap-bench.XXXXXX); chmod 755 "$work"
-export DV_DIR=$work/dovecot DV_IMAP_PORT=34143 DV_IMAPS_PORT=34993 DV_POP3_PORT=34110 DV_POP3S_PORT=34995
+export DV_DIR=$work/dovecot
 export RAPPORT_CONFIG=$work/accounts.toml BENCH_PW=alice-pw
-trap '"$root/../shared/recipes/dovecot/dovecot-ci.sh" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
-"$root/../shared/recipes/dovecot/dovecot-ci.sh" start "$corpus" > "$work/start.log" 2>&1
-CA=$DV_DIR/tls/ca.pem
+trap '"$root/tests/harness/dovecot.sh" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+"$root/tests/harness/dovecot.sh" start "$corpus" > "$work/start.log" 2>&1
+. "$DV_DIR/env"   # the free ports the harness picked
+CA=$DV_CA
 "$R" account add bench --host 127.0.0.1 --port "$DV_IMAPS_PORT" --user alice --password-env BENCH_PW --ca-file "$CA" > /dev/null 2>&1
 
 # Warm Dovecot's index and the page cache once, so both sides see the same server state.

@@ -9,8 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 quick=${1:-}
 cargo build --locked --release -p rapport-cli -p rapport-bench >/dev/null 2>&1 || cargo build --locked --release -p rapport-cli -p rapport-bench
-R=$root/target/x86_64-unknown-linux-gnu/release/rapport
-B=$root/target/x86_64-unknown-linux-gnu/release/rapport-bench
+source tests/lib.sh
+R=$(target_dir)/release/rapport
+B=$(target_dir)/release/rapport-bench
 maildir=$("$root/scripts/corpora.sh" lore-linux-man)/lore-linux-man
 n=$(find "$maildir/cur" "$maildir/new" -type f | wc -l)
 work=$(mktemp -d /tmp/rapport-bench.XXXXXX)

@@ -7,8 +7,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 n=${1:-100000}
 cargo build --locked --release -p rapport-cli -p rapport-bench >/dev/null 2>&1 || cargo build --locked --release -p rapport-cli -p rapport-bench
-R=$root/target/x86_64-unknown-linux-gnu/release/rapport
-B=$root/target/x86_64-unknown-linux-gnu/release/rapport-bench
+source tests/lib.sh
+R=$(target_dir)/release/rapport
+B=$(target_dir)/release/rapport-bench
 work=$(mktemp -d /tmp/rapport-queries.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$B" synth "$work/mail" "$n" > /dev/null

@@ -11,13 +11,14 @@
 # `awaiting --limit 50` (threads waiting on him, and on them). "Now" is pinned so ages agree.
 #
 # Needs: the built Node addon (npm run build:debug), the generated Python module
-# (bindings/uniffi/generate.sh), and RAPPORT_BIN (default: the release CLI).
-# Prints "N passed, M failed"; exits non-zero on a mismatch.
+# (bindings/uniffi/generate.sh), and the CLI (rapport_bin in tests/lib.sh). Without ../shared it
+# reports itself skipped. Prints "N passed, M failed, K skipped"; exits non-zero on a mismatch.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-rapport=${RAPPORT_BIN:-$root/target/x86_64-unknown-linux-gnu/release/rapport}
-corpus=$(./scripts/corpora.sh lore-linux-man) || exit 1
+source tests/lib.sh
+rapport=$(rapport_bin) || { bad "no rapport binary"; summary; }
+corpus=$(corpus lore-linux-man) || { skip "linux-man: node and python vs rapport --json" "$corpus"; summary; }
 py=${RAPPORT_PY_DIR:-$root/target/bindings/python}
 now=2026-03-08T00:00:00Z
 me=(--me alx@kernel.org --me alx.manpages@gmail.com --me colomar.6.4.3@gmail.com)
@@ -34,7 +35,7 @@ for side in node py; do
   "$rapport" --db "$work/$side.db" --now "$now" --json awaiting --limit 50 >"$work/$side.cli-awaiting.json"
 done
 sed -n '1,16p' "$work/node.out"
-[ $fail = 0 ] || { echo "0 passed, 1 failed"; exit 1; }
+[ $fail = 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 python3 - "$work" <<'PY'
 import json, re, sys
@@ -75,6 +76,6 @@ check("node and python agree on awaiting (without thread ids)",
       == [(a["subject"], a["contact_email"], a["waiting_on"], a["since"]) for a in py["awaiting"]])
 check("the lists are not empty", len(node["top"]) == 10 and len(node["awaiting"]) > 0,
       f"(top {len(node['top'])}, awaiting {len(node['awaiting'])})")
-print(f"{passed} passed, {failed} failed")
+print(f"{passed} passed, {failed} failed, 0 skipped")
 sys.exit(1 if failed else 0)
 PY

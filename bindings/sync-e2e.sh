@@ -1,31 +1,25 @@
 #!/usr/bin/env bash
-# syncAccount / sync_account end to end: a private Dovecot (../shared/recipes/dovecot) on loopback
-# with 60 linux-man messages; the Node package and the Python module each sync it over TLS with a
-# private CA (progress reported, everything stored), resync it (nothing new), and fail with `Auth`
-# for a wrong password. Prints "N passed, M failed".
+# syncAccount / sync_account end to end: a private Dovecot (tests/harness/dovecot.sh) on loopback
+# with 60 messages of the shipped linux-man threads; the Node package and the Python module each
+# sync it over TLS with a private CA (progress reported, everything stored), resync it (nothing
+# new), and fail with `Auth` for a wrong password. Prints "N passed, M failed, K skipped".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 py=${RAPPORT_PY_DIR:-$root/target/bindings/python}
-[ -x /usr/sbin/dovecot ] || { echo "dovecot is not installed (scripts/setup.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
-corpus=$(./scripts/corpora.sh lore-linux-man)/lore-linux-man/cur || exit 1
+source tests/lib.sh
+[ -x /usr/sbin/dovecot ] || { bad "dovecot is not installed (scripts/setup.sh installs it)"; summary; }
+corpus=$(small_corpus)/maildir/cur
 work=$(mktemp -d /tmp/rapport-bindings-sync.XXXXXX)
 chmod 755 "$work"   # Dovecot runs as an unprivileged user
 export DV_DIR=$work/dovecot
-# Four free loopback ports (other tests may run their own Dovecot at the same time).
-read -r DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-')
-export DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT
-dovecot=$root/../shared/recipes/dovecot/dovecot-ci.sh
+dovecot=$root/tests/harness/dovecot.sh   # picks free loopback ports, written to $DV_DIR/env
 trap '"$dovecot" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 mkdir -p "$work/inbox"
-ls "$corpus" | sort | head -n 60 | while read -r f; do cp "$corpus/$f" "$work/inbox/"; done
-"$dovecot" start "$work/inbox" >"$work/dovecot.log" 2>&1 || { cat "$work/dovecot.log"; echo "0 passed, 1 failed"; exit 1; }
+# 60 files, none sharing a Message-ID with another (the checks count stored = files).
+ls "$corpus" | sort | sed -n '121,180p' | while read -r f; do cp "$corpus/$f" "$work/inbox/"; done
+"$dovecot" start "$work/inbox" >"$work/dovecot.log" 2>&1 || { cat "$work/dovecot.log"; bad "start dovecot"; summary; }
+. "$DV_DIR/env"
 export RAPPORT_TEST_IMAP_PW=alice-pw RAPPORT_TEST_IMAP_BAD=wrong-pw
 ca=$DV_DIR/tls/ca.pem
 
@@ -69,12 +63,11 @@ async def main():
 asyncio.run(main())
 PY
 
-pass=0; fail=0
 check() { # name, json, python expression over d
   if python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($3) else 1)" "$2" 2>/dev/null; then
-    pass=$((pass+1)); echo "ok: $1"
+    ok "$1"
   else
-    fail=$((fail+1)); echo "FAILED: $1 ($2)"
+    bad "$1 ($2)"
   fi
 }
 n=$(ls "$work/inbox" | wc -l)
@@ -85,5 +78,4 @@ for side in node python; do
   check "$side: a second sync fetches nothing" "$out" "d['again'] == 0"
   check "$side: a wrong password fails with Auth" "$out" "d['code'] == 'Auth'"
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

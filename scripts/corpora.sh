@@ -8,7 +8,7 @@ name=${1:?usage: corpora.sh lore-linux-man|small-nasty}
 archive="$shared/corpora/$name.tar.zst"
 dest="$root/target/corpora/$name"
 if [ ! -f "$archive" ]; then
-  echo "corpus $archive is missing: these tests need ../shared beside the project" >&2
+  echo "no $name corpus ($archive): ../shared is not beside this clone (or set RAPPORT_SHARED)" >&2
   exit 3
 fi
 if [ ! -f "$dest/.extracted" ]; then

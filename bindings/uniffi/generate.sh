@@ -7,15 +7,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-triple=x86_64-unknown-linux-gnu
+source tests/lib.sh   # target_dir: $CARGO_TARGET_DIR, else target/
+target=$(target_dir)
 # One command builds both the debug library and the bindgen, so uniffi's features are unified
 # once. The bindings only depend on the library's metadata, which a release build shares.
 cargo build --locked -p rapport-ffi --features bindgen --lib --bin uniffi-bindgen
-lib="target/$triple/debug/librapport_ffi.so"
-bindgen="target/$triple/debug/uniffi-bindgen"
+lib="$target/debug/librapport_ffi.so"
+bindgen="$target/debug/uniffi-bindgen"
 if [ "${1:-}" = "--release" ]; then
   cargo build --locked --release -p rapport-ffi --lib --no-default-features
-  lib="target/$triple/release/librapport_ffi.so"
+  lib="$target/release/librapport_ffi.so"
 fi
 out=${RAPPORT_BINDINGS_OUT:-target/bindings}
 rm -rf "$out/python" "$out/kotlin" "$out/swift"

@@ -8,12 +8,11 @@ const path = require("node:path");
 const https = require("node:https");
 
 const ROOT = path.resolve(__dirname, "..", "..");
+// As rapport_bin in tests/lib.sh: $RAPPORT_BIN, else release, else debug in cargo's target dir.
+const TARGET = path.resolve(ROOT, process.env.CARGO_TARGET_DIR || "target");
 const BIN =
   process.env.RAPPORT_BIN ||
-  [
-    path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/rapport"),
-    path.join(ROOT, "target/x86_64-unknown-linux-gnu/debug/rapport"),
-  ].find((p) => fs.existsSync(p));
+  [path.join(TARGET, "release/rapport"), path.join(TARGET, "debug/rapport")].find((p) => fs.existsSync(p));
 
 function rapport(args, opts) {
   if (!BIN) throw new Error("no rapport binary: build it (cargo build -p rapport-cli) or set RAPPORT_BIN");

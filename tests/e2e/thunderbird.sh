@@ -4,7 +4,7 @@
 # (plugin-thunderbird/dist/rapport.xpi), and the real `rapport native-host`, registered by
 # `rapport install thunderbird` in this test's own HOME. Checks go through `rapport --db … --json`.
 #
-#   tests/e2e/thunderbird.sh        prints one PASS/FAIL line per check and "N passed, M failed"
+#   tests/e2e/thunderbird.sh        prints one ok:/FAILED: line per check and "N passed, M failed, K skipped"
 #
 # Sessions (Thunderbird is restarted on the same profile instead of waiting a minute for its
 # periodic mail check; every start fetches new mail while the extension is running):
@@ -19,8 +19,8 @@
 # Then the same mailbox read over IMAP (`rapport sync`, or `rapport import` of the server's
 # files when sync is not available) must add no message.
 #
-# Environment: RAPPORT_BIN (default: target/…/release/rapport, else debug), RAPPORT_XPI (default:
-# plugin-thunderbird/dist/rapport.xpi, built if missing), TB_DIR (/usr/lib/thunderbird),
+# Environment: RAPPORT_BIN (default: rapport_bin in tests/lib.sh: target/release/rapport, else
+# debug), RAPPORT_XPI (default: plugin-thunderbird/dist/rapport.xpi, built if missing), TB_DIR (/usr/lib/thunderbird),
 # KEEP=1 keeps the run directory, TB_WAIT (seconds per wait, default 90), E2E_IMAP=import reads the
 # server's files with `rapport import` instead of `rapport sync`, E2E_LIVE=biff delivers session 2's
 # mail while Thunderbird runs and waits for its periodic check (about a minute more).
@@ -33,24 +33,12 @@ TB_WAIT=${TB_WAIT:-90}
 EXT_ID=rapport@rapport.invalid
 DRIVER_ID=e2e-driver@rapport.invalid
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { # description, command...
-  local what=$1; shift
-  if "$@"; then ok "$what"; else bad "$what"; fi
-}
-die() { echo "thunderbird e2e: $*" >&2; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+source "$ROOT/tests/lib.sh"
+check() { step "$@"; } # description, command...
+die() { echo "thunderbird e2e: $*" >&2; bad "$*"; summary; }
 
 # ---- preflight ----------------------------------------------------------------------------
-RAPPORT=${RAPPORT_BIN:-}
-if [ -z "$RAPPORT" ]; then
-  for c in "$ROOT/target/x86_64-unknown-linux-gnu/release/rapport" "$ROOT/target/release/rapport" \
-           "$ROOT/target/x86_64-unknown-linux-gnu/debug/rapport" "$ROOT/target/debug/rapport"; do
-    [ -x "$c" ] && { RAPPORT=$c; break; }
-  done
-fi
+RAPPORT=$(rapport_bin)
 [ -n "$RAPPORT" ] && [ -x "$RAPPORT" ] || die "no rapport binary: build it (cargo build --release -p rapport-cli) or set RAPPORT_BIN"
 [ -x "$TB_DIR/thunderbird" ] || die "no Thunderbird at $TB_DIR/thunderbird (apt-get install thunderbird, or set TB_DIR)"
 DOVECOT=$(command -v dovecot || echo /usr/sbin/dovecot)
@@ -473,5 +461,4 @@ R install thunderbird --uninstall >/dev/null 2>&1
 check "uninstall: manifest and launcher removed, database kept" \
   eval '[ ! -e "$MANIFEST" ] && [ ! -e "$LAUNCHER" ] && [ -f "$DB" ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

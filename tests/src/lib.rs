@@ -12,32 +12,74 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// The extracted corpus directory (`lore-linux-man` or `small-nasty`), extracting it once with
-/// `scripts/corpora.sh`. Panics with a clear message when `../shared/corpora` is missing.
-pub fn corpus(name: &str) -> PathBuf {
+/// The shared folder beside the project (`$RAPPORT_SHARED`, else `../shared`).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("RAPPORT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
+}
+
+/// The extracted shared corpus directory (`lore-linux-man` or `small-nasty`), extracting it once
+/// with `scripts/corpora.sh`; `Err(reason)` when the shared corpora are not there (a plain
+/// clone), so that the caller can skip. Panics on any other failure.
+pub fn corpus(name: &str) -> Result<PathBuf, String> {
     let out = Command::new(root().join("scripts/corpora.sh"))
         .arg(name)
         .output()
         .unwrap_or_else(|e| panic!("cannot run scripts/corpora.sh: {e}"));
-    assert!(
-        out.status.success(),
-        "corpus {name} is not available: {}\nThese tests need the shared corpora in ../shared/corpora beside the project.",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    match out.status.code() {
+        Some(0) => Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())),
+        // corpora.sh exits 3 when the archive is missing.
+        Some(3) => Err(stderr),
+        _ => panic!("extracting corpus {name} failed: {stderr}"),
+    }
 }
 
 /// The linux-man maildir (its `cur/` and `new/` live one level down).
-pub fn linux_man() -> PathBuf {
-    corpus("lore-linux-man").join("lore-linux-man")
+pub fn linux_man() -> Result<PathBuf, String> {
+    corpus("lore-linux-man").map(|d| d.join("lore-linux-man"))
 }
 
-/// The `rapport` binary under test: `$RAPPORT_BIN`, else the release build, else the debug build.
+/// Reports a test as skipped: libtest cannot skip at run time, so the test prints this marker
+/// (uncaptured, on stderr) and returns; `tests/tiers/10-rust.sh` counts the markers as skips.
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let line = format!("\nSKIPPED {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// The value of a `Result` from [`corpus`], or [`skip`] the calling test and return from it.
+#[macro_export]
+macro_rules! or_skip {
+    ($test:expr, $corpus:expr) => {
+        match $corpus {
+            Ok(v) => v,
+            Err(reason) => {
+                $crate::skip($test, &reason);
+                return;
+            }
+        }
+    };
+}
+
+/// The small corpus the project ships: notmuch's `default` test corpus with notmuch's answer
+/// (`tests/corpus/notmuch-default`, made by `scripts/make-small-corpus.sh`).
+pub fn small_corpus() -> PathBuf {
+    root().join("tests/corpus/notmuch-default")
+}
+
+/// The `rapport` binary under test: `$RAPPORT_BIN`, else the release build, else the debug build
+/// (in `$CARGO_TARGET_DIR`, else `target/`), like `rapport_bin` in `tests/lib.sh`.
 pub fn rapport_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("RAPPORT_BIN") {
         return PathBuf::from(p);
     }
-    let target = root().join("target/x86_64-unknown-linux-gnu");
+    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(t) if t.is_absolute() => t,
+        Some(t) => root().join(t),
+        None => root().join("target"),
+    };
     for profile in ["release", "debug"] {
         let p = target.join(profile).join("rapport");
         if p.exists() {
@@ -45,7 +87,8 @@ pub fn rapport_bin() -> PathBuf {
         }
     }
     panic!(
-        "no rapport binary: build it with `cargo build --release -p rapport-cli` or set RAPPORT_BIN"
+        "no rapport binary in {}: build it with `cargo build --release -p rapport-cli` or set RAPPORT_BIN",
+        target.display()
     )
 }
 
@@ -86,19 +129,4 @@ pub fn counts(stats: &serde_json::Value) -> serde_json::Value {
         o.remove("last_date");
     }
     s
-}
-
-/// The small corpus the project ships (`tests/corpus/*/`, a maildir), or the maildir named by
-/// `$RAPPORT_CONFORMANCE_MAILDIR` (to hold any mailbox to the conformance test).
-pub fn small_corpus() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("RAPPORT_CONFORMANCE_MAILDIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/corpus"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("cur").is_dir() || p.join("new").is_dir())
-        .collect();
-    dirs.sort();
-    dirs.into_iter().next()
 }

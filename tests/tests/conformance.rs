@@ -218,7 +218,14 @@ fn most_frequent_sender(maildir: &Path) -> String {
 
 /// The mailbox every source is fed: the small corpus the project ships.
 fn corpus() -> Option<(PathBuf, String)> {
-    let maildir = rapport_tests::small_corpus()?;
+    // Any maildir can be held to the same test: RAPPORT_CONFORMANCE_MAILDIR=~/Maildir.
+    let maildir = match std::env::var_os("RAPPORT_CONFORMANCE_MAILDIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => rapport_tests::small_corpus().join("maildir"),
+    };
+    if !maildir.is_dir() {
+        return None;
+    }
     let me = most_frequent_sender(&maildir);
     Some((maildir, me))
 }
@@ -236,7 +243,7 @@ fn every_source_in_any_order_any_number_of_times_gives_one_database() {
     import(&reference, &maildir);
     let expected = fingerprint(&reference);
     assert!(
-        expected.stats["messages"].as_i64().unwrap() > 100,
+        expected.stats["messages"].as_i64().unwrap() > 40,
         "the corpus is too small to say anything: {:?}",
         expected.stats
     );

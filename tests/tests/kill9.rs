@@ -1,14 +1,17 @@
 //! `kill -9` in the middle of an import, then the same import again: the database must equal a
-//! clean import's (nothing missing, nothing twice). Needs ../shared/corpora.
+//! clean import's (nothing missing, nothing twice). Needs ../shared/corpora (skipped without).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rapport_tests::{counts, linux_man, rapport, rapport_bin, rapport_json};
+use rapport_tests::{counts, linux_man, or_skip, rapport, rapport_bin, rapport_json};
 
 #[test]
 fn killed_import_resumes_without_gaps_or_duplicates() {
-    let maildir = linux_man();
+    let maildir = or_skip!(
+        "killed_import_resumes_without_gaps_or_duplicates",
+        linux_man()
+    );
     let dir = maildir.to_string_lossy().into_owned();
     let tmp = tempfile::tempdir().unwrap();
 

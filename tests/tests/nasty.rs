@@ -1,12 +1,15 @@
 //! Malformed and exotic mail (small-nasty: CPython's email tests, mail-parser's malformed MIME,
 //! notmuch's broken corpus): every file is stored or reported with a reason, nothing panics, and
-//! the import exits 0.
+//! the import exits 0. Needs ../shared/corpora (skipped without).
 
-use rapport_tests::{corpus, rapport, rapport_json};
+use rapport_tests::{corpus, or_skip, rapport, rapport_json};
 
 #[test]
 fn every_nasty_file_is_stored_or_reported() {
-    let dir = corpus("small-nasty");
+    let dir = or_skip!(
+        "every_nasty_file_is_stored_or_reported",
+        corpus("small-nasty")
+    );
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("n.db");
     let out = rapport(&db, &["import", &dir.to_string_lossy(), "--json"]);

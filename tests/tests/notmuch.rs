@@ -1,16 +1,17 @@
 //! notmuch's own test corpora with known answers: the `default` corpus's 24 threads (sizes and
-//! subjects from notmuch's expected output) and the `threading` cases' trees.
+//! subjects from notmuch's expected output) and the `threading` cases' trees. Needs
+//! ../shared/corpora (skipped without).
 
 use std::path::Path;
 
-use rapport_tests::{corpus, rapport, rapport_json};
+use rapport_tests::{corpus, or_skip, rapport, rapport_json, shared_dir};
 
-fn notmuch_dir(sub: &str) -> std::path::PathBuf {
-    corpus("small-nasty").join("notmuch/test/corpora").join(sub)
+fn notmuch_dir(sub: &str) -> Result<std::path::PathBuf, String> {
+    corpus("small-nasty").map(|d| d.join("notmuch/test/corpora").join(sub))
 }
 
 fn expected_dir() -> std::path::PathBuf {
-    rapport_tests::root().join("../shared/corpora/notmuch-expected")
+    shared_dir().join("corpora/notmuch-expected")
 }
 
 fn import(db: &Path, dir: &Path) {
@@ -26,7 +27,13 @@ fn import(db: &Path, dir: &Path) {
 fn default_corpus_has_notmuchs_24_threads() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("d.db");
-    import(&db, &notmuch_dir("default"));
+    import(
+        &db,
+        &or_skip!(
+            "default_corpus_has_notmuchs_24_threads",
+            notmuch_dir("default")
+        ),
+    );
     let stats = rapport_json(&db, &["stats"]);
     assert_eq!(stats["messages"], 52);
     assert_eq!(stats["threads"], 24);
@@ -79,7 +86,13 @@ fn tree(db: &Path, id: &str) -> (String, Vec<(u64, String)>) {
 fn threading_cases_give_notmuchs_trees() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("t.db");
-    import(&db, &notmuch_dir("threading"));
+    import(
+        &db,
+        &or_skip!(
+            "threading_cases_give_notmuchs_trees",
+            notmuch_dir("threading")
+        ),
+    );
 
     // Reply to a ghost: the fake root must not take over.
     let (subject, rows) = tree(&db, "<000-real-root@example.org>");

@@ -2,5 +2,5 @@
 # IMAP sync end to end against a real Dovecot started by the test (tests/e2e/imap.sh).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --locked --release -p rapport-cli || { echo "0 passed, 1 failed"; exit 1; }
+cargo build --locked --release -p rapport-cli || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 exec tests/e2e/imap.sh
