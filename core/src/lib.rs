@@ -6,6 +6,7 @@
 //! interface and the one pipeline that drives it), and the [`Engine`] facade that the CLI, the RPC
 //! protocol ([`rpc`]) and the bindings use; [`syncer`] keeps IMAP accounts current through it.
 
+pub mod choice;
 pub mod config;
 pub mod engine;
 pub mod error;
