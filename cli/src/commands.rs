@@ -8,14 +8,14 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use rapport_core::time::{DAY, format_iso, human_age, parse_when};
 use rapport_core::{
-    AwaitingQuery, CancelToken, ContactQuery, ContactSort, Engine, ExportFormat, Flow,
-    ImportOptions, ImportProgress, Policy, RuleAction, ThreadQuery, WaitingOn,
+    AwaitingQuery, CancelToken, ContactQuery, Engine, ExportFormat, ImportOptions, ImportProgress,
+    Policy, RuleAction, ThreadQuery, WaitingOn,
 };
 
 use crate::fmt::{self, Table, ago, heading, person, when};
 use crate::{
-    AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, ExportKind, FlowArg, GroupCommand,
-    IdentityCommand, ImportArgs, PolicyArg, RuleCommand, SortArg, ThreadsArgs, WhoArg,
+    AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, GroupCommand, IdentityCommand,
+    ImportArgs, RuleCommand, ThreadsArgs,
 };
 
 /// Everything a command needs besides its own arguments.
@@ -45,21 +45,6 @@ pub fn hint_for(e: &anyhow::Error) -> Option<String> {
             Some("`rapport contacts` lists contacts; `rapport explain ADDRESS` says why an address is not one".into())
         }
         _ => None,
-    }
-}
-
-pub fn policy_of(p: PolicyArg) -> Policy {
-    match p {
-        PolicyArg::SentOnly => Policy::SentOnly,
-        PolicyArg::SentAndReceived => Policy::SentAndReceived,
-        PolicyArg::None => Policy::None,
-    }
-}
-
-fn who_of(w: WhoArg) -> WaitingOn {
-    match w {
-        WhoArg::Me => WaitingOn::Me,
-        WhoArg::Them => WaitingOn::Them,
     }
 }
 
@@ -189,7 +174,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let options = ImportOptions {
         snippet: args.snippet,
-        policy: args.policy.map(policy_of),
+        policy: args.policy,
         batch_size: args.batch,
     };
     if args.dry_run {
@@ -293,20 +278,8 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
 fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let q = ContactQuery {
-        sort: match args.sort {
-            SortArg::Last => ContactSort::LastContact,
-            SortArg::First => ContactSort::FirstContact,
-            SortArg::Messages => ContactSort::Messages,
-            SortArg::Inbound => ContactSort::Inbound,
-            SortArg::Outbound => ContactSort::Outbound,
-            SortArg::Threads => ContactSort::Threads,
-            SortArg::Name => ContactSort::Name,
-        },
-        flow: args.flow.map(|f| match f {
-            FlowArg::TwoWay => Flow::TwoWay,
-            FlowArg::SentOnly => Flow::SentOnly,
-            FlowArg::ReceivedOnly => Flow::ReceivedOnly,
-        }),
+        sort: args.sort,
+        flow: args.flow,
         domain: args.domain,
         group: args.group,
         since: when_arg(&args.since, ctx.now)?,
@@ -459,7 +432,7 @@ fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let q = ThreadQuery {
         with: args.with,
-        waiting: args.waiting.map(who_of),
+        waiting: args.waiting,
         since: when_arg(&args.since, ctx.now)?,
         limit: args.limit,
     };
@@ -556,7 +529,7 @@ pub fn print_awaiting(items: &[rapport_core::AwaitingItem], who: WaitingOn) {
 fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let mut q = AwaitingQuery::new(ctx.now);
-    q.who = args.on.map(who_of);
+    q.who = args.on;
     q.their_grace_days = args.days;
     q.max_age_days = args.max_age;
     q.limit = args.limit;
@@ -657,14 +630,8 @@ fn search(ctx: &Ctx, text: &str, limit: usize) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-fn export(ctx: &Ctx, format: ExportKind, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn export(ctx: &Ctx, format: ExportFormat, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let format = match format {
-        ExportKind::Csv => ExportFormat::Csv,
-        ExportKind::Vcard => ExportFormat::Vcard,
-        ExportKind::Json => ExportFormat::Json,
-        ExportKind::Ical => ExportFormat::Ical,
-    };
     let n = match &output {
         Some(path) => {
             let tmp = path.with_extension("rapport-tmp");
@@ -792,10 +759,10 @@ fn rule(ctx: &Ctx, cmd: RuleCommand) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-fn policy(ctx: &Ctx, p: Option<PolicyArg>) -> anyhow::Result<ExitCode> {
+fn policy(ctx: &Ctx, p: Option<Policy>) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     if let Some(p) = p {
-        engine.set_policy(policy_of(p))?;
+        engine.set_policy(p)?;
     }
     let current = engine.policy()?;
     if ctx.json {

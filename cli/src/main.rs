@@ -11,8 +11,11 @@ mod paths;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use rapport_core::{ContactSort, ExportFormat, Flow, Policy, WaitingOn};
 
 // Import hands millions of small strings from the reader thread to the writer; glibc's allocator
 // spent a tenth of import time freeing them across threads.
@@ -119,8 +122,8 @@ pub enum Command {
 
     /// Export contacts (CSV, vCard 4.0, JSON) or follow-up tasks for neglected contacts (iCalendar)
     Export {
-        #[arg(value_enum)]
-        format: ExportKind,
+        #[arg(value_parser = choice(ExportFormat::ALL, ExportFormat::as_str))]
+        format: ExportFormat,
         /// Write here instead of stdout
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -137,8 +140,8 @@ pub enum Command {
     /// Which received-only correspondents become contacts
     Policy {
         /// sent-only (default), sent-and-received, or none
-        #[arg(value_enum)]
-        policy: Option<PolicyArg>,
+        #[arg(value_parser = choice(Policy::ALL, Policy::as_str))]
+        policy: Option<Policy>,
     },
 
     /// Groups of contacts with a shared cadence (e.g. clients every 30 days)
@@ -211,8 +214,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub me: Vec<String>,
     /// Contact policy for this import only
-    #[arg(long, value_enum)]
-    pub policy: Option<PolicyArg>,
+    #[arg(long, value_parser = choice(Policy::ALL, Policy::as_str))]
+    pub policy: Option<Policy>,
     /// Show what would become a contact and which senders would be skipped; write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -226,11 +229,15 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct ContactsArgs {
-    #[arg(long, value_enum, default_value_t = SortArg::Last)]
-    pub sort: SortArg,
+    #[arg(
+        long,
+        value_parser = choice(ContactSort::ALL, ContactSort::as_str),
+        default_value = ContactSort::default().as_str()
+    )]
+    pub sort: ContactSort,
     /// Only contacts with mail both ways, only sent, or only received
-    #[arg(long, value_enum)]
-    pub flow: Option<FlowArg>,
+    #[arg(long, value_parser = choice(Flow::ALL, Flow::as_str))]
+    pub flow: Option<Flow>,
     /// Only contacts with an address at this domain (subdomains included)
     #[arg(long)]
     pub domain: Option<String>,
@@ -270,8 +277,8 @@ pub struct ThreadsArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub with: Option<String>,
     /// Only threads waiting on you or on them
-    #[arg(long, value_enum)]
-    pub waiting: Option<WhoArg>,
+    #[arg(long, value_parser = choice(WaitingOn::ALL, WaitingOn::as_str))]
+    pub waiting: Option<WaitingOn>,
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     #[arg(long, default_value_t = 30)]
@@ -281,8 +288,8 @@ pub struct ThreadsArgs {
 #[derive(Args, Debug)]
 pub struct AwaitingArgs {
     /// Only threads waiting on you, or only on them
-    #[arg(long, value_enum)]
-    pub on: Option<WhoArg>,
+    #[arg(long, value_parser = choice(WaitingOn::ALL, WaitingOn::as_str))]
+    pub on: Option<WaitingOn>,
     /// Days after your last message before a thread counts as waiting on them
     #[arg(long, default_value_t = 3)]
     pub days: i64,
@@ -323,43 +330,17 @@ pub enum GroupCommand {
     Cadence { group: String, days: String },
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PolicyArg {
-    SentOnly,
-    SentAndReceived,
-    None,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortArg {
-    Last,
-    First,
-    Messages,
-    Inbound,
-    Outbound,
-    Threads,
-    Name,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlowArg {
-    TwoWay,
-    SentOnly,
-    ReceivedOnly,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WhoArg {
-    Me,
-    Them,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportKind {
-    Csv,
-    Vcard,
-    Json,
-    Ical,
+/// A clap value parser for a core enum: `--help` lists the names of `all` (the type's `ALL`
+/// through its `as_str`), and the core's `FromStr` turns the chosen name into the value, so the
+/// CLI keeps no mirror of the core's enums.
+pub fn choice<T, const N: usize>(
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = rapport_core::Error> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.map(name)).try_map(|text| text.parse::<T>())
 }
 
 fn init_logging(verbose: u8) {
