@@ -15,7 +15,7 @@ use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOpt
 use rapport_core::time::human_age;
 use rapport_core::{CancelToken, Engine};
 
-use crate::commands::Ctx;
+use crate::context::Ctx;
 use crate::fmt::{self, Table, heading};
 
 #[derive(Subcommand, Debug)]
@@ -47,7 +47,7 @@ pub struct AddArgs {
     pub host: Option<String>,
     #[arg(long)]
     pub port: Option<u16>,
-    #[arg(long, value_parser = crate::choice(Security::ALL, Security::as_str))]
+    #[arg(long, value_parser = crate::choice::choice(Security::ALL, Security::as_str))]
     pub security: Option<Security>,
     /// Login name [default: the address]
     #[arg(long)]

@@ -1,52 +1,24 @@
 //! Command handlers: parse arguments into core queries, call the engine, print.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use indicatif::{ProgressBar, ProgressStyle};
 use rapport_core::time::{DAY, format_iso, human_age, parse_when};
 use rapport_core::{
-    AwaitingQuery, CancelToken, ContactQuery, Engine, ExportFormat, ImportOptions, ImportProgress,
-    Policy, RuleAction, ThreadQuery, WaitingOn,
+    AwaitingQuery, ContactQuery, ExportFormat, ImportOptions, Policy, RuleAction, ThreadQuery,
+    WaitingOn,
 };
 
-use crate::fmt::{self, Table, ago, heading, person, when};
-use crate::{
+use crate::args::{
     AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, GroupCommand, IdentityCommand,
     ImportArgs, RuleCommand, ThreadsArgs,
 };
-
-/// Everything a command needs besides its own arguments.
-pub struct Ctx {
-    pub db: PathBuf,
-    pub config: PathBuf,
-    pub json: bool,
-    pub quiet: bool,
-    pub now: i64,
-}
-
-impl Ctx {
-    pub fn engine(&self) -> anyhow::Result<Engine> {
-        Ok(Engine::open(&self.db)?)
-    }
-}
-
-/// A hint for errors users can fix themselves.
-pub fn hint_for(e: &anyhow::Error) -> Option<String> {
-    let core = e.downcast_ref::<rapport_core::Error>()?;
-    match core {
-        rapport_core::Error::CorruptDatabase { path, .. } => Some(format!(
-            "move {} aside (or pass another --db) and import again",
-            path.display()
-        )),
-        rapport_core::Error::NotFound { what: "contact", .. } => {
-            Some("`rapport contacts` lists contacts; `rapport explain ADDRESS` says why an address is not one".into())
-        }
-        _ => None,
-    }
-}
+use crate::context::Ctx;
+use crate::fmt::{self, Table, ago, heading, person, when};
+use crate::import_cmd::run_import;
+use crate::print::{print_awaiting, print_contacts, print_neglected};
 
 fn when_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
     s.as_deref()
@@ -111,60 +83,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { account } => crate::accounts::audit(&ctx, &account),
         Command::NativeHost(args) => crate::native_host::run(&ctx, args),
         Command::Serve(args) => crate::bridge::serve(&ctx, args),
-        Command::Install(crate::InstallTarget::Thunderbird(args)) => {
+        Command::Install(crate::args::InstallTarget::Thunderbird(args)) => {
             crate::native_host::install(&ctx, args)
         }
-        Command::Install(crate::InstallTarget::Outlook(args)) => crate::bridge::install(&ctx, args),
+        Command::Install(crate::args::InstallTarget::Outlook(args)) => {
+            crate::bridge::install(&ctx, args)
+        }
     }
 }
 
 fn ok() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
-}
-
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-pub fn progress_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb
-}
-
-pub fn run_import(
-    ctx: &Ctx,
-    engine: &Engine,
-    paths: &[PathBuf],
-    options: &ImportOptions,
-) -> anyhow::Result<rapport_core::ImportSummary> {
-    let pb = progress_bar(
-        ctx.quiet,
-        0,
-        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
-    );
-    let cancel = CancelToken::new();
-    let mut on_progress = |p: &ImportProgress| {
-        pb.set_length(p.bytes_total.max(p.bytes_done).max(1));
-        pb.set_position(p.bytes_done);
-        let rate = {
-            let secs = pb.elapsed().as_secs_f64();
-            if secs > 0.0 {
-                (p.messages as f64 / secs) as u64
-            } else {
-                0
-            }
-        };
-        pb.set_message(format!(
-            "{} messages, {} new, {} duplicates, {} skipped, {rate}/s",
-            p.messages, p.stored, p.duplicates, p.skipped
-        ));
-    };
-    let summary = engine.import(paths, options, &mut on_progress, &cancel);
-    pb.finish_and_clear();
-    Ok(summary?)
 }
 
 fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -300,33 +229,6 @@ fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     ok()
-}
-
-pub fn print_contacts(list: &[rapport_core::ContactSummary], now: i64) {
-    let mut t = Table::new(&[
-        "CONTACT",
-        "LAST CONTACT",
-        "IN",
-        "OUT",
-        "THREADS",
-        "LAST IN",
-        "LAST OUT",
-    ])
-    .max_width(0, 44);
-    for c in list {
-        t.row(vec![
-            person(&c.name, &c.email),
-            ago(c.last_contact, now),
-            c.inbound_count.to_string(),
-            c.outbound_count.to_string(),
-            c.thread_count.to_string(),
-            ago(c.last_inbound, now),
-            ago(c.last_outbound, now),
-        ]);
-    }
-    if !t.is_empty() {
-        t.print();
-    }
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -507,25 +409,6 @@ fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-pub fn print_awaiting(items: &[rapport_core::AwaitingItem], who: WaitingOn) {
-    let mut t = Table::new(&["#", "SINCE", "WITH", "SUBJECT"])
-        .max_width(2, 40)
-        .max_width(3, 56);
-    for a in items.iter().filter(|a| a.waiting_on == who) {
-        t.row(vec![
-            a.thread_id.to_string(),
-            format!("{}d", a.age_days),
-            person(&a.contact_name, &a.contact_email),
-            a.subject.clone(),
-        ]);
-    }
-    if t.is_empty() {
-        println!("  nothing");
-    } else {
-        t.print();
-    }
-}
-
 fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let mut q = AwaitingQuery::new(ctx.now);
@@ -561,26 +444,6 @@ fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
         );
     }
     ok()
-}
-
-pub fn print_neglected(items: &[rapport_core::NeglectedItem], now: i64) {
-    let mut t = Table::new(&["CONTACT", "CADENCE", "LAST CONTACT", "OVERDUE"]).max_width(0, 44);
-    for n in items {
-        t.row(vec![
-            person(&n.contact.name, &n.contact.email),
-            n.contact
-                .cadence_days
-                .map(|d| format!("{d}d"))
-                .unwrap_or_default(),
-            ago(n.contact.last_contact, now),
-            format!("{}d", n.overdue_days),
-        ]);
-    }
-    if t.is_empty() {
-        println!("  nobody");
-    } else {
-        t.print();
-    }
 }
 
 fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {

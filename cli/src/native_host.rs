@@ -17,7 +17,7 @@ use rapport_core::rpc::{self, MAX_REPLY_BYTES, RpcContext};
 use rapport_core::{Engine, SourceKind};
 use serde_json::{Value, json};
 
-use crate::commands::Ctx;
+use crate::context::Ctx;
 
 /// The extension's `browser_specific_settings.gecko.id`: the only caller the host serves.
 pub const EXTENSION_ID: &str = "rapport@rapport.invalid";
