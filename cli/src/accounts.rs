@@ -15,7 +15,7 @@ use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOpt
 use rapport_core::time::human_age;
 use rapport_core::{CancelToken, Engine};
 
-use crate::commands::Ctx;
+use crate::context::Ctx;
 use crate::fmt::{self, Table, heading};
 
 #[derive(Subcommand, Debug)]
@@ -47,8 +47,8 @@ pub struct AddArgs {
     pub host: Option<String>,
     #[arg(long)]
     pub port: Option<u16>,
-    #[arg(long, value_enum)]
-    pub security: Option<SecurityArg>,
+    #[arg(long, value_parser = crate::choice::choice(Security::ALL, Security::as_str))]
+    pub security: Option<Security>,
     /// Login name [default: the address]
     #[arg(long)]
     pub user: Option<String>,
@@ -85,13 +85,6 @@ pub struct AddArgs {
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ProviderArg {
     Office365,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum SecurityArg {
-    Tls,
-    Starttls,
-    None,
 }
 
 #[derive(Args, Debug)]
@@ -258,11 +251,7 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         office365: matches!(args.provider, Some(ProviderArg::Office365)),
         host: args.host.clone(),
         port: args.port,
-        security: args.security.map(|s| match s {
-            SecurityArg::Tls => Security::Tls,
-            SecurityArg::Starttls => Security::Starttls,
-            SecurityArg::None => Security::None,
-        }),
+        security: args.security,
         user: args.user.clone(),
         auth: None,
         password_command: args.password_command,

@@ -1,67 +1,24 @@
 //! Command handlers: parse arguments into core queries, call the engine, print.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use indicatif::{ProgressBar, ProgressStyle};
 use rapport_core::time::{DAY, format_iso, human_age, parse_when};
 use rapport_core::{
-    AwaitingQuery, CancelToken, ContactQuery, ContactSort, Engine, ExportFormat, Flow,
-    ImportOptions, ImportProgress, Policy, RuleAction, ThreadQuery, WaitingOn,
+    AwaitingQuery, ContactQuery, ExportFormat, ImportOptions, Policy, RuleAction, ThreadQuery,
+    WaitingOn,
 };
 
+use crate::args::{
+    AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, GroupCommand, IdentityCommand,
+    ImportArgs, RuleCommand, ThreadsArgs,
+};
+use crate::context::Ctx;
 use crate::fmt::{self, Table, ago, heading, person, when};
-use crate::{
-    AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, ExportKind, FlowArg, GroupCommand,
-    IdentityCommand, ImportArgs, PolicyArg, RuleCommand, SortArg, ThreadsArgs, WhoArg,
-};
-
-/// Everything a command needs besides its own arguments.
-pub struct Ctx {
-    pub db: PathBuf,
-    pub config: PathBuf,
-    pub json: bool,
-    pub quiet: bool,
-    pub now: i64,
-}
-
-impl Ctx {
-    pub fn engine(&self) -> anyhow::Result<Engine> {
-        Ok(Engine::open(&self.db)?)
-    }
-}
-
-/// A hint for errors users can fix themselves.
-pub fn hint_for(e: &anyhow::Error) -> Option<String> {
-    let core = e.downcast_ref::<rapport_core::Error>()?;
-    match core {
-        rapport_core::Error::CorruptDatabase { path, .. } => Some(format!(
-            "move {} aside (or pass another --db) and import again",
-            path.display()
-        )),
-        rapport_core::Error::NotFound { what: "contact", .. } => {
-            Some("`rapport contacts` lists contacts; `rapport explain ADDRESS` says why an address is not one".into())
-        }
-        _ => None,
-    }
-}
-
-pub fn policy_of(p: PolicyArg) -> Policy {
-    match p {
-        PolicyArg::SentOnly => Policy::SentOnly,
-        PolicyArg::SentAndReceived => Policy::SentAndReceived,
-        PolicyArg::None => Policy::None,
-    }
-}
-
-fn who_of(w: WhoArg) -> WaitingOn {
-    match w {
-        WhoArg::Me => WaitingOn::Me,
-        WhoArg::Them => WaitingOn::Them,
-    }
-}
+use crate::import_cmd::run_import;
+use crate::print::{print_awaiting, print_contacts, print_neglected};
 
 fn when_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
     s.as_deref()
@@ -126,60 +83,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { account } => crate::accounts::audit(&ctx, &account),
         Command::NativeHost(args) => crate::native_host::run(&ctx, args),
         Command::Serve(args) => crate::bridge::serve(&ctx, args),
-        Command::Install(crate::InstallTarget::Thunderbird(args)) => {
+        Command::Install(crate::args::InstallTarget::Thunderbird(args)) => {
             crate::native_host::install(&ctx, args)
         }
-        Command::Install(crate::InstallTarget::Outlook(args)) => crate::bridge::install(&ctx, args),
+        Command::Install(crate::args::InstallTarget::Outlook(args)) => {
+            crate::bridge::install(&ctx, args)
+        }
     }
 }
 
 fn ok() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
-}
-
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-pub fn progress_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb
-}
-
-pub fn run_import(
-    ctx: &Ctx,
-    engine: &Engine,
-    paths: &[PathBuf],
-    options: &ImportOptions,
-) -> anyhow::Result<rapport_core::ImportSummary> {
-    let pb = progress_bar(
-        ctx.quiet,
-        0,
-        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
-    );
-    let cancel = CancelToken::new();
-    let mut on_progress = |p: &ImportProgress| {
-        pb.set_length(p.bytes_total.max(p.bytes_done).max(1));
-        pb.set_position(p.bytes_done);
-        let rate = {
-            let secs = pb.elapsed().as_secs_f64();
-            if secs > 0.0 {
-                (p.messages as f64 / secs) as u64
-            } else {
-                0
-            }
-        };
-        pb.set_message(format!(
-            "{} messages, {} new, {} duplicates, {} skipped, {rate}/s",
-            p.messages, p.stored, p.duplicates, p.skipped
-        ));
-    };
-    let summary = engine.import(paths, options, &mut on_progress, &cancel);
-    pb.finish_and_clear();
-    Ok(summary?)
 }
 
 fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -189,7 +103,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let options = ImportOptions {
         snippet: args.snippet,
-        policy: args.policy.map(policy_of),
+        policy: args.policy,
         batch_size: args.batch,
     };
     if args.dry_run {
@@ -293,20 +207,8 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
 fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let q = ContactQuery {
-        sort: match args.sort {
-            SortArg::Last => ContactSort::LastContact,
-            SortArg::First => ContactSort::FirstContact,
-            SortArg::Messages => ContactSort::Messages,
-            SortArg::Inbound => ContactSort::Inbound,
-            SortArg::Outbound => ContactSort::Outbound,
-            SortArg::Threads => ContactSort::Threads,
-            SortArg::Name => ContactSort::Name,
-        },
-        flow: args.flow.map(|f| match f {
-            FlowArg::TwoWay => Flow::TwoWay,
-            FlowArg::SentOnly => Flow::SentOnly,
-            FlowArg::ReceivedOnly => Flow::ReceivedOnly,
-        }),
+        sort: args.sort,
+        flow: args.flow,
         domain: args.domain,
         group: args.group,
         since: when_arg(&args.since, ctx.now)?,
@@ -327,33 +229,6 @@ fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     ok()
-}
-
-pub fn print_contacts(list: &[rapport_core::ContactSummary], now: i64) {
-    let mut t = Table::new(&[
-        "CONTACT",
-        "LAST CONTACT",
-        "IN",
-        "OUT",
-        "THREADS",
-        "LAST IN",
-        "LAST OUT",
-    ])
-    .max_width(0, 44);
-    for c in list {
-        t.row(vec![
-            person(&c.name, &c.email),
-            ago(c.last_contact, now),
-            c.inbound_count.to_string(),
-            c.outbound_count.to_string(),
-            c.thread_count.to_string(),
-            ago(c.last_inbound, now),
-            ago(c.last_outbound, now),
-        ]);
-    }
-    if !t.is_empty() {
-        t.print();
-    }
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -459,7 +334,7 @@ fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let q = ThreadQuery {
         with: args.with,
-        waiting: args.waiting.map(who_of),
+        waiting: args.waiting,
         since: when_arg(&args.since, ctx.now)?,
         limit: args.limit,
     };
@@ -534,29 +409,10 @@ fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-pub fn print_awaiting(items: &[rapport_core::AwaitingItem], who: WaitingOn) {
-    let mut t = Table::new(&["#", "SINCE", "WITH", "SUBJECT"])
-        .max_width(2, 40)
-        .max_width(3, 56);
-    for a in items.iter().filter(|a| a.waiting_on == who) {
-        t.row(vec![
-            a.thread_id.to_string(),
-            format!("{}d", a.age_days),
-            person(&a.contact_name, &a.contact_email),
-            a.subject.clone(),
-        ]);
-    }
-    if t.is_empty() {
-        println!("  nothing");
-    } else {
-        t.print();
-    }
-}
-
 fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let mut q = AwaitingQuery::new(ctx.now);
-    q.who = args.on.map(who_of);
+    q.who = args.on;
     q.their_grace_days = args.days;
     q.max_age_days = args.max_age;
     q.limit = args.limit;
@@ -588,26 +444,6 @@ fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
         );
     }
     ok()
-}
-
-pub fn print_neglected(items: &[rapport_core::NeglectedItem], now: i64) {
-    let mut t = Table::new(&["CONTACT", "CADENCE", "LAST CONTACT", "OVERDUE"]).max_width(0, 44);
-    for n in items {
-        t.row(vec![
-            person(&n.contact.name, &n.contact.email),
-            n.contact
-                .cadence_days
-                .map(|d| format!("{d}d"))
-                .unwrap_or_default(),
-            ago(n.contact.last_contact, now),
-            format!("{}d", n.overdue_days),
-        ]);
-    }
-    if t.is_empty() {
-        println!("  nobody");
-    } else {
-        t.print();
-    }
 }
 
 fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
@@ -657,14 +493,8 @@ fn search(ctx: &Ctx, text: &str, limit: usize) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-fn export(ctx: &Ctx, format: ExportKind, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn export(ctx: &Ctx, format: ExportFormat, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let format = match format {
-        ExportKind::Csv => ExportFormat::Csv,
-        ExportKind::Vcard => ExportFormat::Vcard,
-        ExportKind::Json => ExportFormat::Json,
-        ExportKind::Ical => ExportFormat::Ical,
-    };
     let n = match &output {
         Some(path) => {
             let tmp = path.with_extension("rapport-tmp");
@@ -792,10 +622,10 @@ fn rule(ctx: &Ctx, cmd: RuleCommand) -> anyhow::Result<ExitCode> {
     ok()
 }
 
-fn policy(ctx: &Ctx, p: Option<PolicyArg>) -> anyhow::Result<ExitCode> {
+fn policy(ctx: &Ctx, p: Option<Policy>) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     if let Some(p) = p {
-        engine.set_policy(policy_of(p))?;
+        engine.set_policy(p)?;
     }
     let current = engine.policy()?;
     if ctx.json {

@@ -10,8 +10,10 @@ use anyhow::Context;
 use rapport_core::time::{DAY, format_iso};
 use rapport_core::{AwaitingQuery, ContactQuery, Engine, ImportOptions, WaitingOn};
 
-use crate::commands::{Ctx, print_awaiting, print_contacts, print_neglected, run_import};
+use crate::context::Ctx;
 use crate::fmt::{self, heading};
+use crate::import_cmd::run_import;
+use crate::print::{print_awaiting, print_contacts, print_neglected};
 
 pub const ME: &str = "dana@northwind.example";
 const ME_NAME: &str = "Dana Reyes";

@@ -7,7 +7,7 @@ use rapport_core::Engine;
 use rapport_core::config::Config;
 use serde::Serialize;
 
-use crate::commands::Ctx;
+use crate::context::Ctx;
 use crate::fmt;
 
 #[derive(Serialize)]

@@ -22,14 +22,7 @@ pub enum Security {
 }
 
 impl Security {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "tls" | "ssl" => Some(Security::Tls),
-            "starttls" => Some(Security::Starttls),
-            "none" | "plain" => Some(Security::None),
-            _ => None,
-        }
-    }
+    pub const ALL: [Security; 3] = [Security::Tls, Security::Starttls, Security::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,17 +45,8 @@ impl std::str::FromStr for Security {
 
     fn from_str(s: &str) -> Result<Self> {
         // `ssl` and `plain` are what other mail programs call them.
-        Security::parse(s.trim()).map_or_else(
-            || {
-                crate::source::parse_choice(
-                    "security",
-                    s,
-                    &[Security::Tls, Security::Starttls, Security::None],
-                    Security::as_str,
-                )
-            },
-            Ok,
-        )
+        let aliases = [("ssl", Security::Tls), ("plain", Security::None)];
+        crate::choice::parse_choice_or_alias("security", s, &Self::ALL, Self::as_str, &aliases)
     }
 }
 
@@ -78,6 +62,8 @@ pub enum AuthKind {
 }
 
 impl AuthKind {
+    pub const ALL: [AuthKind; 2] = [AuthKind::Password, AuthKind::Xoauth2];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthKind::Password => "password",
@@ -90,12 +76,7 @@ impl std::str::FromStr for AuthKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        crate::source::parse_choice(
-            "auth",
-            s,
-            &[AuthKind::Password, AuthKind::Xoauth2],
-            AuthKind::as_str,
-        )
+        crate::choice::parse_choice("auth", s, &Self::ALL, Self::as_str)
     }
 }
 
@@ -147,7 +128,7 @@ impl std::str::FromStr for AccountKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        crate::source::parse_choice("account kind", s, &Self::ALL, |k| k.as_str())
+        crate::choice::parse_choice("account kind", s, &Self::ALL, |k| k.as_str())
     }
 }
 

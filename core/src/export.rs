@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::choice::parse_choice_or_alias;
 use crate::error::{Error, Result};
 use crate::model::{ContactDetail, ContactSummary, NeglectedItem};
 use crate::time::{Timestamp, format_iso};
@@ -16,14 +17,34 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "csv" => ExportFormat::Csv,
-            "vcard" | "vcf" => ExportFormat::Vcard,
-            "json" => ExportFormat::Json,
-            "ical" | "ics" | "icalendar" => ExportFormat::Ical,
-            _ => return None,
-        })
+    pub const ALL: [ExportFormat; 4] = [
+        ExportFormat::Csv,
+        ExportFormat::Vcard,
+        ExportFormat::Json,
+        ExportFormat::Ical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Vcard => "vcard",
+            ExportFormat::Json => "json",
+            ExportFormat::Ical => "ical",
+        }
+    }
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        // File extensions and the standard's own name, as people type them.
+        let aliases = [
+            ("vcf", ExportFormat::Vcard),
+            ("ics", ExportFormat::Ical),
+            ("icalendar", ExportFormat::Ical),
+        ];
+        parse_choice_or_alias("export format", s, &Self::ALL, Self::as_str, &aliases)
     }
 }
 

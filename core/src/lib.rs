@@ -16,6 +16,7 @@
 //! conformance test in `tests/tests/conformance.rs`. The [`source`] module's documentation has
 //! the details.
 
+pub mod choice;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -2,9 +2,12 @@
 //! bindings' conversions; dates serialise as ISO 8601 strings.
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::choice::parse_choice;
+use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 /// Whether received-only correspondents become contacts.
@@ -21,6 +24,8 @@ pub enum Policy {
 }
 
 impl Policy {
+    pub const ALL: [Policy; 3] = [Policy::SentOnly, Policy::SentAndReceived, Policy::None];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Policy::SentOnly => "sent-only",
@@ -28,14 +33,13 @@ impl Policy {
             Policy::None => "none",
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sent-only" => Some(Policy::SentOnly),
-            "sent-and-received" => Some(Policy::SentAndReceived),
-            "none" => Some(Policy::None),
-            _ => None,
-        }
+impl FromStr for Policy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        parse_choice("policy", s, &Self::ALL, Self::as_str)
     }
 }
 
@@ -155,6 +159,25 @@ pub struct ThreadDetail {
 pub enum WaitingOn {
     Me,
     Them,
+}
+
+impl WaitingOn {
+    pub const ALL: [WaitingOn; 2] = [WaitingOn::Me, WaitingOn::Them];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitingOn::Me => "me",
+            WaitingOn::Them => "them",
+        }
+    }
+}
+
+impl FromStr for WaitingOn {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        parse_choice("side", s, &Self::ALL, Self::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -65,19 +65,21 @@ pub enum RuleAction {
 }
 
 impl RuleAction {
+    pub const ALL: [RuleAction; 2] = [RuleAction::Allow, RuleAction::Block];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleAction::Allow => "allow",
             RuleAction::Block => "block",
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "allow" => Some(RuleAction::Allow),
-            "block" => Some(RuleAction::Block),
-            _ => None,
-        }
+impl std::str::FromStr for RuleAction {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        crate::choice::parse_choice("rule action", s, &Self::ALL, Self::as_str)
     }
 }
 

@@ -1,6 +1,10 @@
 //! What can be asked of the database: filters and sort orders for contacts, threads, awaiting
 //! reply and neglected contacts. The SQL behind them lives in `store`.
 
+use std::str::FromStr;
+
+use crate::choice::parse_choice_or_alias;
+use crate::error::{Error, Result};
 use crate::model::WaitingOn;
 
 /// Sort order for contact lists.
@@ -17,17 +21,27 @@ pub enum ContactSort {
 }
 
 impl ContactSort {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "last" | "last-contact" => ContactSort::LastContact,
-            "first" | "first-contact" => ContactSort::FirstContact,
-            "messages" => ContactSort::Messages,
-            "inbound" | "received" => ContactSort::Inbound,
-            "outbound" | "sent" => ContactSort::Outbound,
-            "threads" => ContactSort::Threads,
-            "name" => ContactSort::Name,
-            _ => return None,
-        })
+    pub const ALL: [ContactSort; 7] = [
+        ContactSort::LastContact,
+        ContactSort::FirstContact,
+        ContactSort::Messages,
+        ContactSort::Inbound,
+        ContactSort::Outbound,
+        ContactSort::Threads,
+        ContactSort::Name,
+    ];
+
+    /// The CLI's spelling (`--sort last`); the bindings' longer names are aliases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactSort::LastContact => "last",
+            ContactSort::FirstContact => "first",
+            ContactSort::Messages => "messages",
+            ContactSort::Inbound => "inbound",
+            ContactSort::Outbound => "outbound",
+            ContactSort::Threads => "threads",
+            ContactSort::Name => "name",
+        }
     }
 
     pub(crate) fn order_by(self) -> &'static str {
@@ -55,13 +69,41 @@ pub enum Flow {
 }
 
 impl Flow {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "two-way" | "both" => Flow::TwoWay,
-            "sent-only" | "sent" => Flow::SentOnly,
-            "received-only" | "received" => Flow::ReceivedOnly,
-            _ => return None,
-        })
+    pub const ALL: [Flow; 3] = [Flow::TwoWay, Flow::SentOnly, Flow::ReceivedOnly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::TwoWay => "two-way",
+            Flow::SentOnly => "sent-only",
+            Flow::ReceivedOnly => "received-only",
+        }
+    }
+}
+
+impl FromStr for ContactSort {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let aliases = [
+            ("last-contact", ContactSort::LastContact),
+            ("first-contact", ContactSort::FirstContact),
+            ("received", ContactSort::Inbound),
+            ("sent", ContactSort::Outbound),
+        ];
+        parse_choice_or_alias("sort", s, &Self::ALL, Self::as_str, &aliases)
+    }
+}
+
+impl FromStr for Flow {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let aliases = [
+            ("both", Flow::TwoWay),
+            ("sent", Flow::SentOnly),
+            ("received", Flow::ReceivedOnly),
+        ];
+        parse_choice_or_alias("flow", s, &Self::ALL, Self::as_str, &aliases)
     }
 }
 

@@ -233,15 +233,11 @@ fn dispatch(engine: &Engine, method: &str, params: &Value, ctx: &RpcContext) -> 
             let p: P = param(params)?;
             let q = ContactQuery {
                 sort: match p.sort.as_deref() {
-                    Some(s) => ContactSort::parse(s)
-                        .ok_or_else(|| Error::InvalidInput(format!("unknown sort '{s}'")))?,
+                    Some(s) => s.parse::<ContactSort>()?,
                     None => ContactSort::default(),
                 },
                 flow: match p.flow.as_deref() {
-                    Some(f) => Some(
-                        Flow::parse(f)
-                            .ok_or_else(|| Error::InvalidInput(format!("unknown flow '{f}'")))?,
-                    ),
+                    Some(f) => Some(f.parse::<Flow>()?),
                     None => None,
                 },
                 domain: p.domain,
@@ -280,13 +276,7 @@ fn dispatch(engine: &Engine, method: &str, params: &Value, ctx: &RpcContext) -> 
             let mut q = AwaitingQuery::new(now);
             q.who = match p.who.as_deref() {
                 None | Some("all") => None,
-                Some("me") => Some(WaitingOn::Me),
-                Some("them") => Some(WaitingOn::Them),
-                Some(o) => {
-                    return Err(Error::InvalidInput(format!(
-                        "who must be me or them, not '{o}'"
-                    )));
-                }
+                Some(who) => Some(who.parse::<WaitingOn>()?),
             };
             if let Some(d) = p.days {
                 q.their_grace_days = d.max(0);

@@ -229,7 +229,7 @@ impl Rapport {
         &self,
         #[napi(ts_arg_type = "'sent-only' | 'sent-and-received' | 'none'")] policy: String,
     ) -> Reply<()> {
-        self.run(move |e| e.set_policy(policy_of(&policy)?)).await
+        self.run(move |e| e.set_policy(policy.parse()?)).await
     }
 
     /// Block and allow rules.
@@ -247,7 +247,7 @@ impl Rapport {
         #[napi(ts_arg_type = "'block' | 'allow'")] action: String,
         pattern: String,
     ) -> Reply<String> {
-        self.run(move |e| e.add_rule(rule_action_of(&action)?, &pattern))
+        self.run(move |e| e.add_rule(action.parse()?, &pattern))
             .await
     }
 
@@ -434,7 +434,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<String> {
         self.run(move |e| {
-            let format = export_format_of(&format)?;
+            let format = format.parse::<core::ExportFormat>()?;
             let now = now_of(now.as_deref())?;
             let mut out = Vec::new();
             e.export(format, &mut out, now)?;
@@ -454,7 +454,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<i64> {
         self.run(move |e| {
-            let format = export_format_of(&format)?;
+            let format = format.parse::<core::ExportFormat>()?;
             let now = now_of(now.as_deref())?;
             let io = |source| core::Error::Io {
                 path: PathBuf::from(&path),

@@ -65,38 +65,9 @@ impl ImportOptions {
     pub fn to_core(&self) -> core::Result<core::ImportOptions> {
         Ok(core::ImportOptions {
             snippet: self.snippet.unwrap_or(false),
-            policy: self.policy.as_deref().map(policy_of).transpose()?,
+            policy: self.policy.as_deref().map(str::parse).transpose()?,
             ..Default::default()
         })
-    }
-}
-
-pub fn policy_of(s: &str) -> core::Result<core::Policy> {
-    core::Policy::parse(s).ok_or_else(|| {
-        invalid(format!(
-            "unknown policy '{s}' (use sent-only, sent-and-received or none)"
-        ))
-    })
-}
-
-pub fn rule_action_of(s: &str) -> core::Result<core::RuleAction> {
-    core::RuleAction::parse(s)
-        .ok_or_else(|| invalid(format!("unknown rule action '{s}' (use block or allow)")))
-}
-
-pub fn export_format_of(s: &str) -> core::Result<core::ExportFormat> {
-    core::ExportFormat::parse(s).ok_or_else(|| {
-        invalid(format!(
-            "unknown export format '{s}' (use csv, vcard, json or ical)"
-        ))
-    })
-}
-
-fn who_of(s: &str) -> core::Result<core::WaitingOn> {
-    match s {
-        "me" => Ok(core::WaitingOn::Me),
-        "them" => Ok(core::WaitingOn::Them),
-        _ => Err(invalid(format!("unknown side '{s}' (use me or them)"))),
     }
 }
 
@@ -159,19 +130,11 @@ impl ContactQuery {
         let now = now_of(self.now.as_deref())?;
         let sort = match self.sort.as_deref() {
             None => core::ContactSort::default(),
-            Some(s) => core::ContactSort::parse(s).ok_or_else(|| {
-                invalid(format!(
-                    "unknown sort '{s}' (use last-contact, first-contact, messages, inbound, outbound, threads or name)"
-                ))
-            })?,
+            Some(s) => s.parse()?,
         };
         let flow = match self.flow.as_deref() {
             None => None,
-            Some(s) => Some(core::Flow::parse(s).ok_or_else(|| {
-                invalid(format!(
-                    "unknown flow '{s}' (use two-way, sent-only or received-only)"
-                ))
-            })?),
+            Some(s) => Some(s.parse()?),
         };
         let q = core::ContactQuery {
             sort,
@@ -210,7 +173,7 @@ impl ThreadQuery {
         let now = now_of(self.now.as_deref())?;
         let q = core::ThreadQuery {
             with: self.with.clone(),
-            waiting: self.waiting.as_deref().map(who_of).transpose()?,
+            waiting: self.waiting.as_deref().map(str::parse).transpose()?,
             since: when(self.since.as_deref(), now)?,
             limit: limit(self.limit, 50),
         };
@@ -238,7 +201,7 @@ pub struct AwaitingQuery {
 impl AwaitingQuery {
     pub fn to_core(&self) -> core::Result<core::AwaitingQuery> {
         let mut q = core::AwaitingQuery::new(now_of(self.now.as_deref())?);
-        q.who = self.on.as_deref().map(who_of).transpose()?;
+        q.who = self.on.as_deref().map(str::parse).transpose()?;
         if let Some(d) = self.grace_days {
             q.their_grace_days = d;
         }
@@ -480,11 +443,7 @@ impl From<core::AwaitingItem> for AwaitingItem {
         Self {
             thread_id: a.thread_id,
             subject: a.subject,
-            waiting_on: match a.waiting_on {
-                core::WaitingOn::Me => "me",
-                core::WaitingOn::Them => "them",
-            }
-            .to_string(),
+            waiting_on: a.waiting_on.as_str().to_string(),
             since: iso(a.since),
             age_days: a.age_days,
             contact_email: a.contact_email,

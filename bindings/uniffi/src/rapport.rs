@@ -260,7 +260,7 @@ impl Rapport {
     /// Sets the contact policy (`sent-only`, `sent-and-received` or `none`) and recomputes
     /// contacts.
     pub async fn set_policy(&self, policy: String) -> Reply<()> {
-        run(&self.engine, move |e| e.set_policy(policy_of(&policy)?)).await
+        run(&self.engine, move |e| e.set_policy(policy.parse()?)).await
     }
 
     /// Block and allow rules.
@@ -274,10 +274,7 @@ impl Rapport {
     /// Never (`block`) or always (`allow`) make a contact from an address or a domain.
     /// Returns the normalised pattern.
     pub async fn add_rule(&self, action: String, pattern: String) -> Reply<String> {
-        run(&self.engine, move |e| {
-            e.add_rule(rule_action_of(&action)?, &pattern)
-        })
-        .await
+        run(&self.engine, move |e| e.add_rule(action.parse()?, &pattern)).await
     }
 
     /// Removes a rule by pattern or number; returns the removed patterns, fails with
@@ -455,7 +452,7 @@ impl Rapport {
     #[uniffi::method(default(now = None))]
     pub async fn export_to_string(&self, format: String, now: Option<String>) -> Reply<String> {
         run(&self.engine, move |e| {
-            let format = export_format_of(&format)?;
+            let format = format.parse::<core::ExportFormat>()?;
             let now = now_of(now.as_deref())?;
             let mut out = Vec::new();
             e.export(format, &mut out, now)?;
@@ -475,7 +472,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<i64> {
         run(&self.engine, move |e| {
-            let format = export_format_of(&format)?;
+            let format = format.parse::<core::ExportFormat>()?;
             let now = now_of(now.as_deref())?;
             let io = |source| core::Error::Io {
                 path: PathBuf::from(&path),

@@ -24,7 +24,7 @@ use files::{BridgeConfig, BridgeFiles, DEFAULT_PORT, RENEW_DAYS};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::commands::Ctx;
+use crate::context::Ctx;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {

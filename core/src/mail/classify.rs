@@ -14,6 +14,14 @@ pub enum Class {
 }
 
 impl Class {
+    pub const ALL: [Class; 5] = [
+        Class::Person,
+        Class::List,
+        Class::Bulk,
+        Class::Auto,
+        Class::Bounce,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Person => "person",
@@ -21,17 +29,6 @@ impl Class {
             Class::Bulk => "bulk",
             Class::Auto => "auto",
             Class::Bounce => "bounce",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "person" => Some(Class::Person),
-            "list" => Some(Class::List),
-            "bulk" => Some(Class::Bulk),
-            "auto" => Some(Class::Auto),
-            "bounce" => Some(Class::Bounce),
-            _ => None,
         }
     }
 }

@@ -24,20 +24,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    pub const ALL: [Direction; 3] = [Direction::Outbound, Direction::Inbound, Direction::Internal];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Outbound => "outbound",
             Direction::Inbound => "inbound",
             Direction::Internal => "internal",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "outbound" => Some(Direction::Outbound),
-            "inbound" => Some(Direction::Inbound),
-            "internal" => Some(Direction::Internal),
-            _ => None,
         }
     }
 }

@@ -33,6 +33,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::choice::{parse_choice, parse_choice_or_alias};
 use crate::error::{Error, Result};
 
 pub use pipeline::{
@@ -106,29 +107,6 @@ impl std::str::FromStr for SourceKind {
     fn from_str(s: &str) -> Result<Self> {
         parse_choice("source kind", s, &Self::ALL, |k| k.as_str())
     }
-}
-
-/// Parses `text` as one of `choices` (compared without case), or fails naming every choice:
-/// the one place where enum parsing and its error message live, for the CLI, the bindings and
-/// the RPC protocol alike.
-pub fn parse_choice<T: Copy>(
-    what: &str,
-    text: &str,
-    choices: &[T],
-    name: impl Fn(T) -> &'static str,
-) -> Result<T> {
-    let wanted = text.trim();
-    choices
-        .iter()
-        .copied()
-        .find(|c| name(*c).eq_ignore_ascii_case(wanted))
-        .ok_or_else(|| {
-            let names: Vec<&str> = choices.iter().map(|c| name(*c)).collect();
-            Error::InvalidInput(format!(
-                "unknown {what} '{wanted}' (use one of: {})",
-                names.join(", ")
-            ))
-        })
 }
 
 /// What a folder is for, decided once for every source: IMAP's SPECIAL-USE flags, Exchange's

@@ -30,7 +30,7 @@ impl Store {
     pub fn policy(&self) -> Result<Policy> {
         Ok(self
             .setting("policy")?
-            .and_then(|p| Policy::parse(&p))
+            .and_then(|p| p.parse::<Policy>().ok())
             .unwrap_or_default())
     }
 }

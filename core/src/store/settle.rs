@@ -398,7 +398,7 @@ impl Writer<'_> {
                             Ok((c.get::<_, String>(0)?, c.get::<_, String>(1)?))
                         })
                         .optional()?
-                        .and_then(|(c, why)| Class::parse(&c).map(|c| (c, why))),
+                        .and_then(|(c, why)| c.parse::<Class>().ok().map(|c| (c, why))),
                     None => None,
                 };
                 rows.push(Row {

@@ -221,14 +221,14 @@ impl<'c> Writer<'c> {
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
-                .filter_map(|(a, p)| RuleAction::parse(&a).map(|a| (a, p))),
+                .filter_map(|(a, p)| a.parse::<RuleAction>().ok().map(|a| (a, p))),
         );
         w.policy = conn
             .query_row("SELECT value FROM setting WHERE key = 'policy'", [], |r| {
                 r.get::<_, String>(0)
             })
             .optional()?
-            .and_then(|p| Policy::parse(&p))
+            .and_then(|p| p.parse::<Policy>().ok())
             .unwrap_or_default();
         w.start_message =
             conn.query_row("SELECT coalesce(max(id), 0) FROM message", [], |r| r.get(0))?;

@@ -1,0 +1,317 @@
+//! The command line: every subcommand, flag and value, as clap reads them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use rapport_core::{ContactSort, ExportFormat, Flow, Policy, WaitingOn};
+
+use crate::choice::choice;
+use crate::{accounts, bridge, native_host};
+
+/// Know your relationships from your email.
+///
+/// Rapport reads your mail's headers (never bodies, unless you ask) and keeps, in one local
+/// SQLite file, every correspondent, when you last wrote each other, every conversation and
+/// whose turn it is to answer, and who has gone quiet for too long. Nothing leaves your machine.
+///
+/// Start with `rapport demo`, then `rapport import ~/Mail --me you@example.com`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "rapport",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The database file [default: the platform data directory, e.g. ~/.local/share/rapport/rapport.db]
+    #[arg(long, global = true, env = "RAPPORT_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The accounts file [default: the platform config directory, e.g. ~/.config/rapport/accounts.toml]
+    #[arg(long, global = true, env = "RAPPORT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Treat this moment as now (YYYY-MM-DD or ISO 8601), for reproducible reports
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        hide = true,
+        env = "RAPPORT_NOW"
+    )]
+    pub now: Option<String>,
+
+    /// More log output on stderr (-v info, -vv debug; addresses and subjects only at debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No progress bars or summaries on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import a demo mailbox and show what Rapport makes of it (no network, no setup)
+    Demo,
+
+    /// Import mbox files, maildirs, .eml files, or directories of them
+    ///
+    /// Safe to repeat and to interrupt: messages are keyed by Message-ID, so importing the same
+    /// mail twice, in another order, or from another capture path changes nothing.
+    #[command(
+        after_help = "Examples:\n  rapport import ~/Maildir --me me@example.com\n  rapport import archive.mbox --policy sent-and-received\n  rapport import ~/Mail --dry-run"
+    )]
+    Import(ImportArgs),
+
+    /// List contacts, most recently in touch first
+    #[command(
+        after_help = "Examples:\n  rapport contacts --domain acme.example\n  rapport contacts --flow sent-only --since 90d\n  rapport contacts --sort messages --limit 10 --json"
+    )]
+    Contacts(ContactsArgs),
+
+    /// One contact's history: dates, counts, reply times, open threads, recent mail
+    Contact(ContactArgs),
+
+    /// Conversations, most recent first
+    Threads(ThreadsArgs),
+
+    /// One conversation as a reply tree (by thread number or any Message-ID in it)
+    Thread {
+        /// Thread number (from `rapport threads`) or a Message-ID
+        id: String,
+    },
+
+    /// Conversations waiting on a reply: from you, or from them
+    Awaiting(AwaitingArgs),
+
+    /// Contacts you have not been in touch with for longer than their cadence
+    Neglected {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+
+    /// Search names, addresses and subjects
+    Search {
+        /// Words to look for (prefix matches: `acm` finds Acme)
+        text: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+
+    /// Export contacts (CSV, vCard 4.0, JSON) or follow-up tasks for neglected contacts (iCalendar)
+    Export {
+        #[arg(value_parser = choice(ExportFormat::ALL, ExportFormat::as_str))]
+        format: ExportFormat,
+        /// Write here instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+
+    /// Your own addresses: they decide which mail is outbound
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+
+    /// Block or allow addresses and domains as contacts
+    #[command(subcommand)]
+    Rule(RuleCommand),
+
+    /// Which received-only correspondents become contacts
+    Policy {
+        /// sent-only (default), sent-and-received, or none
+        #[arg(value_parser = choice(Policy::ALL, Policy::as_str))]
+        policy: Option<Policy>,
+    },
+
+    /// Groups of contacts with a shared cadence (e.g. clients every 30 days)
+    #[command(subcommand)]
+    Group(GroupCommand),
+
+    /// Why an address is, or is not, a contact
+    Explain {
+        /// An email address
+        address: String,
+    },
+
+    /// Counts: messages, threads, contacts, addresses, sources
+    Stats,
+
+    /// IMAP accounts: add, list, remove, test
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
+
+    /// Fetch new mail and history headers from IMAP accounts (resumable; headers only)
+    Sync(accounts::SyncArgs),
+
+    /// Keep accounts current: IDLE on INBOX, polling elsewhere, reconnecting on errors
+    Watch(accounts::WatchArgs),
+
+    /// Per account and folder: last sync, mode, counts, history progress, last error
+    Status,
+
+    /// Compare the server's Message-IDs with the store and name every gap (exit 2 on gaps)
+    Audit {
+        /// The account to audit
+        account: String,
+    },
+
+    /// Check the database, accounts and mail-client integrations, and say what to fix
+    Doctor,
+
+    /// Inputs that were not stored, with the reason
+    Skipped {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+
+    /// Native-messaging host for the Thunderbird extension (Thunderbird starts it; stdout is
+    /// the protocol channel)
+    NativeHost(native_host::Args),
+
+    /// The local HTTPS bridge for the Outlook add-in (127.0.0.1 only)
+    Serve(bridge::ServeArgs),
+
+    /// Install (or with --uninstall remove) a mail-client integration
+    #[command(subcommand)]
+    Install(InstallTarget),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InstallTarget {
+    /// Register the native-messaging host with Thunderbird and build or locate the extension
+    Thunderbird(native_host::InstallArgs),
+    /// Create the bridge's certificate and token and write the add-in manifest for Outlook
+    Outlook(bridge::InstallArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files or directories (maildirs are found recursively; `tmp/` is skipped)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One of your own addresses (repeatable); mail from it is outbound
+    #[arg(long, value_name = "ADDRESS")]
+    pub me: Vec<String>,
+    /// Contact policy for this import only
+    #[arg(long, value_parser = choice(Policy::ALL, Policy::as_str))]
+    pub policy: Option<Policy>,
+    /// Show what would become a contact and which senders would be skipped; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also keep the first ~200 characters of each body (off: headers only)
+    #[arg(long)]
+    pub snippet: bool,
+    /// Messages per transaction
+    #[arg(long, default_value_t = rapport_core::import::DEFAULT_BATCH, hide = true)]
+    pub batch: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ContactsArgs {
+    #[arg(
+        long,
+        value_parser = choice(ContactSort::ALL, ContactSort::as_str),
+        default_value = ContactSort::default().as_str()
+    )]
+    pub sort: ContactSort,
+    /// Only contacts with mail both ways, only sent, or only received
+    #[arg(long, value_parser = choice(Flow::ALL, Flow::as_str))]
+    pub flow: Option<Flow>,
+    /// Only contacts with an address at this domain (subdomains included)
+    #[arg(long)]
+    pub domain: Option<String>,
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Last contact since (30d, 6m, 2024-01-31)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Last contact before (30d, 6m, 2024-01-31)
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// At least this many messages (both ways)
+    #[arg(long, default_value_t = 0)]
+    pub min: i64,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ContactArgs {
+    /// An address of the contact (or its number)
+    pub address: String,
+    /// Set how often you want to be in touch, in days (`off` to clear)
+    #[arg(long, value_name = "DAYS")]
+    pub cadence: Option<String>,
+    /// Put the contact in a group (empty to remove)
+    #[arg(long)]
+    pub group: Option<String>,
+    /// How many recent messages to list
+    #[arg(long, default_value_t = 10)]
+    pub timeline: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ThreadsArgs {
+    /// Only threads with this address or contact
+    #[arg(long, value_name = "ADDRESS")]
+    pub with: Option<String>,
+    /// Only threads waiting on you or on them
+    #[arg(long, value_parser = choice(WaitingOn::ALL, WaitingOn::as_str))]
+    pub waiting: Option<WaitingOn>,
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct AwaitingArgs {
+    /// Only threads waiting on you, or only on them
+    #[arg(long, value_parser = choice(WaitingOn::ALL, WaitingOn::as_str))]
+    pub on: Option<WaitingOn>,
+    /// Days after your last message before a thread counts as waiting on them
+    #[arg(long, default_value_t = 3)]
+    pub days: i64,
+    /// Ignore threads whose waiting message is older than this many days (0: no limit)
+    #[arg(long, default_value_t = 0)]
+    pub max_age: i64,
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdentityCommand {
+    /// List your addresses, and candidates seen in Sent folders
+    List,
+    /// Add (or confirm a candidate as) one of your addresses
+    Add { address: String },
+    /// Remove an address
+    Remove { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RuleCommand {
+    /// List rules
+    List,
+    /// Never make contacts from this address or domain
+    Block { pattern: String },
+    /// Always make a contact from this address or domain
+    Allow { pattern: String },
+    /// Remove a rule (by pattern or number)
+    Remove { pattern: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// List groups with their cadence and size
+    List,
+    /// Set a group's cadence in days (`off` to clear)
+    Cadence { group: String, days: String },
+}

@@ -1,0 +1,35 @@
+//! What every command shares besides its own arguments, and hints for errors users can fix.
+
+use std::path::PathBuf;
+
+use rapport_core::Engine;
+
+/// Everything a command needs besides its own arguments.
+pub struct Ctx {
+    pub db: PathBuf,
+    pub config: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+    pub now: i64,
+}
+
+impl Ctx {
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::open(&self.db)?)
+    }
+}
+
+/// A hint for errors users can fix themselves.
+pub fn hint_for(e: &anyhow::Error) -> Option<String> {
+    let core = e.downcast_ref::<rapport_core::Error>()?;
+    match core {
+        rapport_core::Error::CorruptDatabase { path, .. } => Some(format!(
+            "move {} aside (or pass another --db) and import again",
+            path.display()
+        )),
+        rapport_core::Error::NotFound { what: "contact", .. } => {
+            Some("`rapport contacts` lists contacts; `rapport explain ADDRESS` says why an address is not one".into())
+        }
+        _ => None,
+    }
+}

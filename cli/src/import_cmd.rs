@@ -1,0 +1,54 @@
+//! Importing files with a progress bar: used by `rapport import` and by the demo.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rapport_core::{CancelToken, Engine, ImportOptions, ImportProgress};
+
+use crate::context::Ctx;
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+pub fn run_import(
+    ctx: &Ctx,
+    engine: &Engine,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+) -> anyhow::Result<rapport_core::ImportSummary> {
+    let pb = progress_bar(
+        ctx.quiet,
+        0,
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
+    );
+    let cancel = CancelToken::new();
+    let mut on_progress = |p: &ImportProgress| {
+        pb.set_length(p.bytes_total.max(p.bytes_done).max(1));
+        pb.set_position(p.bytes_done);
+        let rate = {
+            let secs = pb.elapsed().as_secs_f64();
+            if secs > 0.0 {
+                (p.messages as f64 / secs) as u64
+            } else {
+                0
+            }
+        };
+        pb.set_message(format!(
+            "{} messages, {} new, {} duplicates, {} skipped, {rate}/s",
+            p.messages, p.stored, p.duplicates, p.skipped
+        ));
+    };
+    let summary = engine.import(paths, options, &mut on_progress, &cancel);
+    pb.finish_and_clear();
+    Ok(summary?)
+}
