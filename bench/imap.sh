@@ -2,7 +2,8 @@
 # IMAP benchmark against a local Dovecot loaded with the linux-man corpus (17,885 messages):
 # `rapport sync` (initial, headers only, into a fresh database) against a minimal client's bare
 # `UID FETCH 1:* BODY.PEEK[HEADER.FIELDS (...)]`, in the same run; then the no-change resync
-# of 10 folders. Prints the figures and the ratio.
+# of 10 folders. Prints the figures and the ratio. With RAPPORT_BASELINE_BIN=path/to/an/older/rapport
+# that build's initial sync is timed too, in turn with this one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,8 +25,14 @@ CA=$DV_CA
 # a fresh database. The first bare fetch also warms Dovecot's index; it is not counted.
 python3 "$root/bench/imap_bare_fetch.py" "$DV_IMAPS_PORT" "$CA" > /dev/null
 seconds_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'; }
-bare_s=999; sync_s=999; ratios=()
+bare_s=999; sync_s=999; base_s=999; ratios=()
+baseline=${RAPPORT_BASELINE_BIN:-}
 for i in 1 2 3; do
+  if [ -n "$baseline" ]; then
+    rm -f "$work"/baseline.db*
+    bs=$(python3 "$root/bench/measure.py" "$baseline" --db "$work/baseline.db" --quiet sync bench | seconds_of)
+    base_s=$(python3 -c "print(min($base_s, $bs))")
+  fi
   b=$(python3 "$root/bench/imap_bare_fetch.py" "$DV_IMAPS_PORT" "$CA" | seconds_of)
   rm -f "$work"/sync.db*
   sync=$(python3 "$root/bench/measure.py" "$R" --db "$work/sync.db" --quiet sync bench)
@@ -39,6 +46,9 @@ sync=$best_sync
 n=$("$R" --db "$work/sync.db" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sources"])')
 printf '%-44s %6.2f s  (best of 3)\n' "bare UID FETCH 1:* of $n headers (Python)" "$bare_s"
 printf '%-44s %6.2f s  (%.0f msg/s, peak RSS %s MB)\n' "rapport sync, initial (best of 3)" "$sync_s" "$(python3 -c "print($n/$sync_s)")" "$(echo "$sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_mb"])')"
+if [ -n "$baseline" ]; then
+  printf '%-44s %6.2f s  (best of 3; this build takes %sx its time)\n' "baseline build's sync, initial" "$base_s" "$(python3 -c "print(round($sync_s/$base_s, 2))")"
+fi
 printf 'ratio rapport / bare fetch: %.2fx the best times; %sx the median of the runs'"'"' ratios (goal: within 2x)\n' "$(python3 -c "print($sync_s/$bare_s)")" "$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n 2p)"
 
 # Ten folders, nothing new: the resync only asks each folder whether anything changed.

@@ -4,6 +4,8 @@
 # same maildir, in the same run. Prints one line per tool and the ratios.
 #   bench/import.sh            all tools (notmuch takes about 90 s)
 #   bench/import.sh --quick    Rapport and the parse-only limit only
+# With RAPPORT_BASELINE_BIN=path/to/an/older/rapport, that build is timed too, in turn with this
+# one, and the ratio printed: the way to compare two builds on a machine whose speed drifts.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,12 +27,18 @@ cat "$maildir"/cur/* > /dev/null   # warm the page cache for every tool alike
 parse=$("$B" parse-only "$maildir")
 parse_s=$(echo "$parse" | json '["seconds"]')
 
-best=""
+baseline=${RAPPORT_BASELINE_BIN:-}
+best=""; base_best=""
+faster() { [ -z "$2" ] || python3 -c "import sys; sys.exit(0 if $(echo "$1" | json '["seconds"]') < $(echo "$2" | json '["seconds"]') else 1)"; }
 for i in 1 2 3; do
   rm -f "$work"/rapport.db*
   r=$(m "$R" --db "$work/rapport.db" --quiet import "$maildir" --policy sent-and-received)
-  s=$(echo "$r" | json '["seconds"]')
-  if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $s < $(echo "$best" | json '["seconds"]') else 1)"; then best=$r; fi
+  if faster "$r" "$best"; then best=$r; fi
+  if [ -n "$baseline" ]; then
+    rm -f "$work"/baseline.db*
+    r=$(m "$baseline" --db "$work/baseline.db" --quiet import "$maildir" --policy sent-and-received)
+    if faster "$r" "$base_best"; then base_best=$r; fi
+  fi
 done
 rap_s=$(echo "$best" | json '["seconds"]'); rap_rss=$(echo "$best" | json '["max_rss_mb"]')
 
@@ -38,6 +46,10 @@ line() { printf '%-34s %8.2f s %9.0f msg/s %s\n' "$1" "$2" "$(python3 -c "print(
 echo
 line "read + parse headers (1 thread)" "$parse_s" "(the practical limit)"
 line "rapport import (best of 3)" "$rap_s" "peak RSS ${rap_rss} MB"
+if [ -n "$baseline" ]; then
+  base_s=$(echo "$base_best" | json '["seconds"]')
+  line "baseline build (best of 3)" "$base_s" "peak RSS $(echo "$base_best" | json '["max_rss_mb"]') MB; this build takes $(python3 -c "print(round($rap_s/$base_s, 2))")x its time"
+fi
 
 if [ "$quick" != "--quick" ]; then
   if command -v notmuch >/dev/null; then

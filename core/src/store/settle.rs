@@ -93,8 +93,10 @@ pub(super) fn thread_aggregates(
         {
             a.oldest = Some((date, key.clone(), id, r.get(4)?));
         }
-        if let (Some(class), Some(dir)) = (Class::parse(&class), Direction::parse(&direction))
-            && dir != Direction::Internal
+        if let (Some(class), Some(dir)) = (
+            class.parse::<Class>().ok(),
+            direction.parse::<Direction>().ok(),
+        ) && dir != Direction::Internal
         {
             // Whether the user wrote in the thread is known only once every row is seen: keep
             // the latest message that counts either way, and the latest that counts only then.
@@ -152,7 +154,10 @@ pub(super) fn address_facts(
         let direction = r.get_ref(4)?.as_str().unwrap_or("");
         let class = r.get_ref(5)?.as_str().unwrap_or("");
         let thread: i64 = r.get(6)?;
-        let counted = match (Class::parse(class), Direction::parse(direction)) {
+        let counted = match (
+            class.parse::<Class>().ok(),
+            direction.parse::<Direction>().ok(),
+        ) {
             (Some(class), Some(dir)) => {
                 policy::counts(class, dir, outbound_threads.contains(&thread))
             }
