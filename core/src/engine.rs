@@ -47,44 +47,9 @@ pub struct WindowOutcome {
     pub skipped: u64,
 }
 
-/// What the Outlook add-in knows at send time, before the message reaches Sent Items.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
-pub struct SentRecord {
-    /// The value stamped into the message's `X-Rapport-Id` header.
-    pub tracking_id: String,
-    pub from: String,
-    #[serde(default)]
-    pub to: Vec<String>,
-    #[serde(default)]
-    pub cc: Vec<String>,
-    #[serde(default)]
-    pub bcc: Vec<String>,
-    #[serde(default)]
-    pub subject: String,
-    /// Seconds since the epoch; the capture time when absent.
-    #[serde(default)]
-    pub date: Option<i64>,
-    /// Message-ID of the message being answered, if any.
-    #[serde(default)]
-    pub in_reply_to: Option<String>,
-}
-
-impl From<&SentRecord> for FieldMessage {
-    fn from(r: &SentRecord) -> Self {
-        FieldMessage {
-            message_id: None,
-            tracking_id: Some(r.tracking_id.clone()),
-            from: r.from.clone(),
-            to: r.to.clone(),
-            cc: r.cc.clone(),
-            bcc: r.bcc.clone(),
-            subject: r.subject.clone(),
-            date: r.date,
-            in_reply_to: r.in_reply_to.clone(),
-            references: Vec::new(),
-        }
-    }
-}
+/// What the Outlook add-in knows at send time, before the message reaches Sent Items: a
+/// field-built message whose `tracking_id` (the value stamped into `X-Rapport-Id`) is required.
+pub type SentRecord = FieldMessage;
 
 pub struct Engine {
     store: Mutex<Option<Store>>,
@@ -343,13 +308,17 @@ impl Engine {
     /// Records a message at send time (Outlook's send event) before its Sent copy is seen. The
     /// copy, carrying the same `X-Rapport-Id`, later replaces this record.
     pub fn record_sent(&self, record: &SentRecord, source: &SourceRef) -> Result<Captured> {
-        let tracking = record.tracking_id.trim();
+        let tracking = record.tracking_id.as_deref().map(str::trim).unwrap_or("");
         if tracking.is_empty() || tracking.len() > 200 {
             return Err(Error::InvalidInput(
                 "tracking_id must be 1 to 200 characters".into(),
             ));
         }
-        let fields = FieldMessage::from(record);
+        // A send record is provisional: its Message-ID is not known yet.
+        let fields = FieldMessage {
+            message_id: None,
+            ..record.clone()
+        };
         self.ingest(
             MessageInput::from(fields),
             source,

@@ -174,7 +174,7 @@ fn dispatch(engine: &Engine, method: &str, params: &Value, ctx: &RpcContext) -> 
             let p: P = param(params)?;
             let mut src = source(ctx, p.source);
             if src.external_id.is_empty() {
-                src.external_id = format!("sent:{}", p.record.tracking_id);
+                src.external_id = format!("sent:{}", p.record.tracking_id.as_deref().unwrap_or(""));
             }
             to_value(&engine.record_sent(&p.record, &src)?)
         }

@@ -13,7 +13,7 @@ use crate::config::Account;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::import::CancelToken;
-use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET};
+use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET, stored_uids};
 use crate::source::pipeline::{blocking, pull_account};
 use crate::source::{PullOptions, SourceKind};
 use crate::sync::imap::{Folder, ImapSession, uid_sets};
@@ -309,22 +309,11 @@ pub async fn audit_account(engine: Arc<Engine>, account: &Account) -> Result<Aud
         })
         .await?
         .and_then(|s| ImapCursor::decode(&s.cursor));
-        let (a, f, prefix) = (
-            account.name.clone(),
-            folder.name.clone(),
-            ImapCursor::id_prefix(status.uidvalidity),
-        );
-        let known: HashMap<u32, String> = blocking(&engine, move |e| {
-            e.with_store(|s| s.folder_sources(SourceKind::Imap, &a, &f, &prefix))
-        })
-        .await?
-        .into_iter()
-        .filter_map(|(ext, key)| {
-            ext.split_once(':')
-                .and_then(|(_, uid)| uid.parse().ok())
-                .map(|uid| (uid, key))
-        })
-        .collect();
+        let known: HashMap<u32, String> =
+            stored_uids(&engine, &account.name, &folder.name, status.uidvalidity)
+                .await?
+                .into_iter()
+                .collect();
         let uids = session.uids().await?;
         let mut fa = FolderAudit {
             folder: folder.name.clone(),

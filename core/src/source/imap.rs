@@ -172,6 +172,32 @@ pub fn header_message_id(header: &[u8]) -> Option<String> {
     found_original.or(found)
 }
 
+/// (UID, stored message key) of a folder's messages under one UIDVALIDITY.
+pub async fn stored_uids(
+    engine: &Arc<Engine>,
+    account: &str,
+    folder: &str,
+    uidvalidity: u32,
+) -> Result<Vec<(u32, String)>> {
+    let (a, f, prefix) = (
+        account.to_string(),
+        folder.to_string(),
+        ImapCursor::id_prefix(uidvalidity),
+    );
+    let sources = blocking(engine, move |e| {
+        e.with_store(|s| s.folder_sources(SourceKind::Imap, &a, &f, &prefix))
+    })
+    .await?;
+    Ok(sources
+        .into_iter()
+        .filter_map(|(ext, key)| {
+            ext.split_once(':')
+                .and_then(|(_, uid)| uid.parse().ok())
+                .map(|uid| (uid, key))
+        })
+        .collect())
+}
+
 /// What is left to fetch in the open folder: new mail ascending, then history descending.
 #[derive(Default)]
 struct OpenFolder {
@@ -216,20 +242,7 @@ impl<'s> ImapSource<'s> {
     ) -> Result<Option<ImapCursor>> {
         let (account, folder) = (self.account.name.clone(), folder.to_string());
         let old_prefix = ImapCursor::id_prefix(old.uidvalidity);
-        let mut known: Vec<(u32, String)> = {
-            let (a, f, p) = (account.clone(), folder.clone(), old_prefix.clone());
-            blocking(&self.engine, move |e| {
-                e.with_store(|s| s.folder_sources(SourceKind::Imap, &a, &f, &p))
-            })
-            .await?
-            .into_iter()
-            .filter_map(|(ext, key)| {
-                ext.split_once(':')
-                    .and_then(|(_, uid)| uid.parse().ok())
-                    .map(|uid| (uid, key))
-            })
-            .collect()
-        };
+        let mut known = stored_uids(&self.engine, &account, &folder, old.uidvalidity).await?;
         known.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
         known.truncate(REAPPROVE_SAMPLE);
         let mut matched = 0usize;

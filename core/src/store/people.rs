@@ -25,14 +25,25 @@ static PARTICIPANT_INSERTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLo
         .collect()
 });
 
+/// How much a written form of an address is preferred for display (smaller is better): one
+/// without a `+tag`, then one without capitals, then the first in byte order.
+fn form_rank(email: &str) -> (bool, bool, &str) {
+    let local = email.split('@').next().unwrap_or(email);
+    (
+        local.contains('+'),
+        email.chars().any(char::is_uppercase),
+        email,
+    )
+}
+
 impl Writer<'_> {
     /// The row of a normalised address, created on first sight. One address can be written in
-    /// several forms (`Ann@x`, `ann@x`; Gmail's dots): the stored form is the smallest seen, so
-    /// that it does not depend on the order mail arrives in.
+    /// several forms (`Ann@x`, `ann@x`; Gmail's dots and `+tags`): the stored form is the one
+    /// [`form_rank`] prefers, so that it does not depend on the order mail arrives in.
     pub(super) fn address_id(&mut self, key: &str, email: &str, domain: &str) -> Result<i64> {
         if let Some((id, form)) = self.address_ids.get(key) {
             let id = *id;
-            if email < form.as_str() {
+            if form_rank(email) < form_rank(form) {
                 self.reform_address(id, email)?;
                 self.address_ids
                     .insert(key.to_string(), (id, email.to_string()));
@@ -48,7 +59,7 @@ impl Writer<'_> {
             .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (id, form) = match found {
-            Some((id, form)) if email < form.as_str() => {
+            Some((id, form)) if form_rank(email) < form_rank(&form) => {
                 self.reform_address(id, email)?;
                 (id, email.to_string())
             }
@@ -71,7 +82,7 @@ impl Writer<'_> {
     /// created by this writer gets its search row when the writer settles).
     fn reform_address(&self, id: i64, email: &str) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE address SET email = ?2 WHERE id = ?1 AND email > ?2")?
+            .prepare_cached("UPDATE address SET email = ?2 WHERE id = ?1")?
             .execute(params![id, email])?;
         self.conn
             .prepare_cached("UPDATE address_fts SET email = ?2 WHERE rowid = ?1")?
@@ -258,6 +269,19 @@ mod tests {
     use super::super::Store;
     use super::super::test_mail::{CAPTURED, Mail, one, store_mails, store_with_me};
     use crate::error::Result;
+
+    #[test]
+    fn the_plainest_written_form_of_an_address_is_shown() {
+        let mut forms = [
+            "John.Doe+work@googlemail.com",
+            "johndoe@gmail.com",
+            "John.Doe@gmail.com",
+            "john.doe@gmail.com",
+        ];
+        forms.sort_by_key(|f| super::form_rank(f));
+        assert_eq!(forms[0], "john.doe@gmail.com");
+        assert_eq!(forms[3], "John.Doe+work@googlemail.com");
+    }
 
     #[test]
     fn a_contact_keeps_the_history_of_its_display_names() -> Result<()> {

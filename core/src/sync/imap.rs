@@ -19,6 +19,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::config::{Account, AuthKind, Security};
 use crate::error::{Error, Result};
+use crate::source::FolderRole;
 
 /// Header fields Rapport reads (design: headers only, `BODY.PEEK` so nothing is marked read).
 pub const HEADER_FIELDS: &str = "MESSAGE-ID IN-REPLY-TO REFERENCES DATE FROM SENDER REPLY-TO TO CC BCC SUBJECT \
@@ -510,7 +511,8 @@ async fn read_greeting(host: &str, client: &mut async_imap::Client<Conn>) -> Res
     }
 }
 
-/// A folder's purpose from its name, for servers without SPECIAL-USE.
+/// A folder's purpose from its name, for servers without SPECIAL-USE: the name rule every
+/// source shares ([`FolderRole::from_name`]), on the last level of the hierarchy.
 pub fn guess_special_use(name: &str, delimiter: Option<&str>) -> Option<SpecialUse> {
     if name.eq_ignore_ascii_case("INBOX") {
         return Some(SpecialUse::Inbox);
@@ -519,26 +521,13 @@ pub fn guess_special_use(name: &str, delimiter: Option<&str>) -> Option<SpecialU
         Some(d) if !d.is_empty() => name.rsplit(d).next().unwrap_or(name),
         _ => name,
     };
-    let leaf = leaf.trim_start_matches('.').to_lowercase();
-    match leaf.as_str() {
-        "sent"
-        | "sent items"
-        | "sent messages"
-        | "sent mail"
-        | "gesendet"
-        | "gesendete objekte"
-        | "envoyés"
-        | "éléments envoyés"
-        | "enviados"
-        | "inviata"
-        | "posta inviata" => Some(SpecialUse::Sent),
-        "trash" | "deleted items" | "deleted messages" | "bin" | "papierkorb" | "corbeille" => {
-            Some(SpecialUse::Trash)
-        }
-        "junk" | "spam" | "junk e-mail" | "junk email" | "bulk mail" => Some(SpecialUse::Junk),
-        "drafts" | "draft" | "entwürfe" | "brouillons" | "borradores" => Some(SpecialUse::Drafts),
-        "archive" | "archives" | "archiv" | "all mail" => Some(SpecialUse::Archive),
-        _ => None,
+    match FolderRole::from_name(leaf) {
+        FolderRole::Inbox | FolderRole::Other => None,
+        FolderRole::Sent => Some(SpecialUse::Sent),
+        FolderRole::Drafts => Some(SpecialUse::Drafts),
+        FolderRole::Archive => Some(SpecialUse::Archive),
+        FolderRole::Junk => Some(SpecialUse::Junk),
+        FolderRole::Trash => Some(SpecialUse::Trash),
     }
 }
 
