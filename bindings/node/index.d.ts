@@ -165,13 +165,19 @@ export interface AwaitingItem {
   messageId: string
 }
 
-/** Filters for {@link Rapport.awaiting}. */
+/** Filters for `awaiting`. */
 export interface AwaitingQuery {
-  /** Only threads waiting on `me` (the user owes an answer) or on `them`; both by default. */
+  /**
+   * Only threads waiting on `me` (the user owes an answer) or on `them`;
+   * both by default.
+   */
   on?: 'me' | 'them'
   /** Days after the user's last message before a thread waits on them (default 3). */
   graceDays?: number
-  /** Ignore threads whose waiting message is older than this many days (default 0: no limit). */
+  /**
+   * Ignore threads whose waiting message is older than this many days
+   * (default 0: no limit).
+   */
   maxAgeDays?: number
   /** At most this many threads (default 50). */
   limit?: number
@@ -179,9 +185,12 @@ export interface AwaitingQuery {
   now?: string
 }
 
-/** The result of {@link Rapport.ingest}. */
+/** The result of `ingest`. */
 export interface Captured {
-  /** `stored` (a new message) or `duplicate` (already known; only the source was recorded). */
+  /**
+   * `stored` (a new message) or `duplicate` (already known; only the source
+   * was recorded).
+   */
   outcome: 'stored' | 'duplicate'
   /** The stored message's key: its Message-ID, or a hash for messages without one. */
   messageId: string
@@ -223,7 +232,7 @@ export interface ContactDetail {
   recent: Array<TimelineEntry>
 }
 
-/** Filters and order for {@link Rapport.contacts}. Every field is optional. */
+/** Filters and order for `contacts`. Every field is optional. */
 export interface ContactQuery {
   /**
    * `last-contact` (default), `first-contact`, `messages`, `inbound`, `outbound`,
@@ -231,8 +240,8 @@ export interface ContactQuery {
    */
   sort?: 'last-contact' | 'first-contact' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'
   /**
-   * Only contacts with mail both ways (`two-way`), only sent (`sent-only`) or only received
-   * (`received-only`).
+   * Only contacts with mail both ways (`two-way`), only sent (`sent-only`)
+   * or only received (`received-only`).
    */
   flow?: 'two-way' | 'sent-only' | 'received-only'
   /** Only contacts with an address at this domain (subdomains included). */
@@ -270,7 +279,10 @@ export interface Explanation {
 /** What a sync did in one folder. */
 export interface FolderReport {
   folder: string
-  /** The folder's role: `inbox`, `sent`, `archive`, `junk`, `trash` or `drafts`, if known. */
+  /**
+   * The folder's role: `inbox`, `sent`, `archive`, `junk`, `trash` or `drafts`,
+   * if known.
+   */
   specialUse?: string
   uidvalidity: number
   fetched: number
@@ -295,7 +307,7 @@ export interface Identity {
   seen: number
 }
 
-/** Options for {@link Rapport.importPaths}. */
+/** Options for `importPaths`. */
 export interface ImportOptions {
   /** Contact policy for this import only: `sent-only`, `sent-and-received` or `none`. */
   policy?: 'sent-only' | 'sent-and-received' | 'none'
@@ -371,14 +383,17 @@ export interface SkipRecord {
   detail: string
 }
 
-/** Where a message handed to {@link Rapport.ingest} was seen. */
+/** Where a message handed to `ingest` was seen. */
 export interface SourceRef {
-  /** `file`, `imap`, `thunderbird`, `outlook`, `api` (or `ews`, `graph`, `pop3`, `pst`). */
+  /**
+   * `file`, `imap`, `thunderbird`, `outlook`, `api`
+   * (or `ews`, `graph`, `pop3`, `pst`).
+   */
   kind: string
-  account?: string
-  folder?: string
   /** A path, a UID or the client's own id; with `kind`, it identifies the source. */
   externalId: string
+  account?: string
+  folder?: string
 }
 
 /** Counts over the whole database. */
@@ -401,9 +416,10 @@ export interface Stats {
 }
 
 /**
- * An IMAP account to sync (the same fields as an `accounts.toml` entry of the CLI). The secret
- * comes from `passwordEnv` or `passwordCommand` (or `oauth2TokenCommand` for XOAUTH2), never
- * from the object itself.
+ * An IMAP account to sync (the same fields as an `accounts.toml` entry of the
+ * CLI). The secret comes from `passwordEnv` or `passwordCommand` (or
+ * `oauth2TokenCommand` for XOAUTH2; in Python `password_env`, `password_command`,
+ * `oauth2_token_command`), never from the record itself.
  */
 export interface SyncAccount {
   /** A name without spaces; sync state is kept per account name. */
@@ -436,7 +452,7 @@ export interface SyncAccount {
   exclude?: Array<string>
 }
 
-/** Options for {@link Rapport.syncAccount}. */
+/** Options for `syncAccount`. */
 export interface SyncOptions {
   /** Only these folders (default: every folder the account selects). */
   folders?: Array<string>
@@ -496,7 +512,7 @@ export interface ThreadMessage {
   depth: number
 }
 
-/** Filters for {@link Rapport.threads}. */
+/** Filters for `threads`. */
 export interface ThreadQuery {
   /** Only threads this address (or its contact's other addresses) took part in. */
   with?: string
