@@ -86,30 +86,23 @@ fn fingerprint(engine: &Engine) -> Fingerprint {
 #[track_caller]
 fn assert_same(got: &Fingerprint, want: &Fingerprint, what: &str) {
     assert_eq!(got.stats, want.stats, "{what}: stats differ");
-    assert_eq!(
-        got.contacts.len(),
-        want.contacts.len(),
-        "{what}: contact count differs"
-    );
-    for (g, w) in got.contacts.iter().zip(&want.contacts) {
+    assert_same_items(&got.contacts, &want.contacts, what, "contact");
+    assert_same_items(&got.threads, &want.threads, what, "thread");
+}
+
+#[track_caller]
+fn assert_same_items(
+    got: &[serde_json::Value],
+    want: &[serde_json::Value],
+    what: &str,
+    item: &str,
+) {
+    assert_eq!(got.len(), want.len(), "{what}: {item} count differs");
+    for (g, w) in got.iter().zip(want) {
         assert_eq!(
             g,
             w,
-            "{what}: contact differs:\n got {}\nwant {}",
-            serde_json::to_string_pretty(g).unwrap(),
-            serde_json::to_string_pretty(w).unwrap()
-        );
-    }
-    assert_eq!(
-        got.threads.len(),
-        want.threads.len(),
-        "{what}: thread count differs"
-    );
-    for (g, w) in got.threads.iter().zip(&want.threads) {
-        assert_eq!(
-            g,
-            w,
-            "{what}: thread differs:\n got {}\nwant {}",
+            "{what}: {item} differs:\n got {}\nwant {}",
             serde_json::to_string_pretty(g).unwrap(),
             serde_json::to_string_pretty(w).unwrap()
         );
