@@ -65,17 +65,8 @@ pub async fn sync_session(
         let email = account.email.clone();
         blocking(engine, move |e| e.add_identity(&email).map(|_| ())).await?;
     }
-    let mut source = ImapSource::new(
-        Arc::clone(engine),
-        session,
-        account.clone(),
-        options.folders.clone(),
-    );
-    let everything = PullOptions {
-        folders: Vec::new(),
-        window: options.window,
-    };
-    pull_account(engine, &mut source, &everything, progress, cancel).await
+    let mut source = ImapSource::new(Arc::clone(engine), session, account.clone());
+    pull_account(engine, &mut source, options, progress, cancel).await
 }
 
 /// The IMAP folder states of every account (or one), as `rapport status` shows them.

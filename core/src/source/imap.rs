@@ -211,23 +211,15 @@ pub struct ImapSource<'s> {
     engine: Arc<Engine>,
     session: &'s mut ImapSession,
     account: Account,
-    /// Only these folders (empty: what the account's folder policy selects).
-    only: Vec<String>,
     open: OpenFolder,
 }
 
 impl<'s> ImapSource<'s> {
-    pub fn new(
-        engine: Arc<Engine>,
-        session: &'s mut ImapSession,
-        account: Account,
-        only: Vec<String>,
-    ) -> Self {
+    pub fn new(engine: Arc<Engine>, session: &'s mut ImapSession, account: Account) -> Self {
         ImapSource {
             engine,
             session,
             account,
-            only,
             open: OpenFolder::default(),
         }
     }
@@ -320,10 +312,7 @@ impl PullSource for ImapSource<'_> {
     async fn folders(&mut self) -> Result<Vec<RemoteFolder>> {
         let folders = self.session.folders().await?;
         let gmail = self.session.is_gmail();
-        let mut selected = select_folders(&self.account, &folders, gmail);
-        if !self.only.is_empty() {
-            selected.retain(|f| self.only.contains(&f.name));
-        }
+        let selected = select_folders(&self.account, &folders, gmail);
         Ok(selected
             .iter()
             .map(|f| RemoteFolder {

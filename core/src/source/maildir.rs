@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub struct MaildirSource {
     account: String,
     root: PathBuf,
+    /// The open folder's messages still to hand over, listed once when it is opened.
+    pending: std::collections::VecDeque<(String, PathBuf)>,
 }
 
 impl MaildirSource {
@@ -24,6 +26,7 @@ impl MaildirSource {
         MaildirSource {
             account: account.into(),
             root: root.into(),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -119,29 +122,27 @@ impl PullSource for MaildirSource {
     ) -> Result<FolderPlan> {
         let all = messages(&self.folder_dir(folder))?;
         let after = saved.map(|c| c.0.clone()).unwrap_or_default();
-        let expected = all.iter().filter(|(name, _)| *name > after).count() as u64;
+        let total = all.len();
+        self.pending = all.into_iter().filter(|(name, _)| *name > after).collect();
+        let expected = self.pending.len() as u64;
         Ok(FolderPlan {
             cursor: Cursor(after),
             expected,
             unchanged: saved.is_some() && expected == 0,
             reset: None,
             generation: 0,
-            message_count: Some(all.len() as i64),
+            message_count: Some(total as i64),
         })
     }
 
     async fn next_batch(
         &mut self,
-        folder: &RemoteFolder,
-        cursor: &Cursor,
+        _folder: &RemoteFolder,
+        _cursor: &Cursor,
         limit: usize,
     ) -> Result<Option<Batch>> {
-        let all = messages(&self.folder_dir(folder))?;
-        let pending: Vec<&(String, PathBuf)> = all
-            .iter()
-            .filter(|(name, _)| *name > cursor.0)
-            .take(limit.max(1))
-            .collect();
+        let take = limit.max(1).min(self.pending.len());
+        let pending: Vec<(String, PathBuf)> = self.pending.drain(..take).collect();
         let Some((last, _)) = pending.last() else {
             return Ok(None);
         };
@@ -151,13 +152,13 @@ impl PullSource for MaildirSource {
         };
         for (name, path) in pending {
             // A file a client removed between listing and reading is simply no longer there.
-            match std::fs::read(path) {
+            match std::fs::read(&path) {
                 Ok(raw) => batch.messages.push(PulledMessage {
-                    external_id: name.clone(),
+                    external_id: name,
                     input: MessageInput::Raw(raw),
                 }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(path, e)),
+                Err(e) => return Err(Error::io(&path, e)),
             }
         }
         Ok(Some(batch))

@@ -43,6 +43,8 @@ pub struct PullProgress {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FolderReport {
     pub folder: String,
+    /// Serialised as `special_use` (null for other folders), the key `sync --json` has always had.
+    #[serde(rename = "special_use", serialize_with = "role_or_null")]
     pub role: FolderRole,
     /// The folder's generation where the source has one (IMAP's UIDVALIDITY), else 0.
     pub uidvalidity: u32,
@@ -57,6 +59,16 @@ pub struct FolderReport {
     pub reset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+fn role_or_null<S: serde::Serializer>(
+    role: &FolderRole,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match role {
+        FolderRole::Other => s.serialize_none(),
+        role => s.serialize_str(role.as_str()),
+    }
 }
 
 /// What a pull of one account did.
@@ -347,4 +359,23 @@ pub async fn pull_folder<S: PullSource>(
     report.status = "synced".into();
     run.tick(report, true);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_reports_keep_the_special_use_key() -> Result<()> {
+        let as_json = |role| {
+            serde_json::to_value(FolderReport {
+                role,
+                ..Default::default()
+            })
+            .map_err(|e| Error::Internal(e.to_string()))
+        };
+        assert_eq!(as_json(FolderRole::Sent)?["special_use"], "sent");
+        assert!(as_json(FolderRole::Other)?["special_use"].is_null());
+        Ok(())
+    }
 }

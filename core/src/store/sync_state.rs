@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, Writer};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::source::{Cursor, SourceKind};
 
 /// Where a pull source stands in one folder.
@@ -28,28 +28,21 @@ pub struct SyncState {
 const COLUMNS: &str =
     "kind, account, folder, cursor, mode, message_count, last_error, last_success";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<(String, SyncState)> {
+fn row(r: &Row<'_>) -> rusqlite::Result<SyncState> {
     let kind: String = r.get(0)?;
-    Ok((
+    let kind = kind.parse::<SourceKind>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(SyncState {
         kind,
-        SyncState {
-            kind: SourceKind::Api,
-            account: r.get(1)?,
-            folder: r.get(2)?,
-            cursor: Cursor(r.get(3)?),
-            mode: r.get(4)?,
-            message_count: r.get(5)?,
-            last_error: r.get(6)?,
-            last_success: r.get(7)?,
-        },
-    ))
-}
-
-fn typed((kind, mut state): (String, SyncState)) -> Result<SyncState> {
-    state.kind = kind
-        .parse()
-        .map_err(|_| Error::Internal(format!("sync state of unknown kind '{kind}'")))?;
-    Ok(state)
+        account: r.get(1)?,
+        folder: r.get(2)?,
+        cursor: Cursor(r.get(3)?),
+        mode: r.get(4)?,
+        message_count: r.get(5)?,
+        last_error: r.get(6)?,
+        last_success: r.get(7)?,
+    })
 }
 
 impl Store {
@@ -63,12 +56,11 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM sync_state WHERE kind = ?1 AND account = ?2 AND folder = ?3"
         );
-        self.conn
+        Ok(self
+            .conn
             .prepare_cached(&sql)?
             .query_row(params![kind.as_str(), account, folder], row)
-            .optional()?
-            .map(typed)
-            .transpose()
+            .optional()?)
     }
 
     /// Every folder's sync state, of one kind and account or of all, by account and folder.
@@ -82,12 +74,11 @@ impl Store {
              WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR account = ?2)
              ORDER BY account, folder"
         );
-        let rows = self
+        Ok(self
             .conn
             .prepare_cached(&sql)?
             .query_map(params![kind.map(SourceKind::as_str), account], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(typed).collect()
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Records how a folder is being kept current (`mode`, unchanged when `None`) and its last
@@ -215,6 +206,7 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn state(cursor: &str) -> SyncState {
         SyncState {
