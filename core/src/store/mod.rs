@@ -25,6 +25,7 @@ mod threads;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -45,6 +46,35 @@ const MIGRATIONS: &[&str] = &[
 /// A stored date, if any, as a [`Timestamp`].
 fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
+}
+
+/// How long a writer waits for the write lock before it gives up. Another process may hold the
+/// lock for one batch of an import at a time, or for the whole settling at the end of one.
+const WRITE_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// How often a waiting writer tries the lock again.
+const WAIT_POLL: Duration = Duration::from_millis(1);
+
+/// How long a long writer lets go of the lock between two of its batches.
+pub(crate) const WRITER_PAUSE: Duration = Duration::from_millis(4);
+
+/// Waits for the write lock, trying every [`WAIT_POLL`] for up to `limit`. SQLite's own busy
+/// timeout sleeps up to 100 ms between tries, so a writer that commits and begins again (an
+/// import between batches) would win the lock nearly every time and a short write could wait
+/// out a whole import; trying this often, a waiter gets in during the [`WRITER_PAUSE`].
+fn wait_for_lock(conn: &mut Connection, limit: Duration) -> Result<()> {
+    let mut since = Instant::now();
+    conn.busy_handler(Some(move |tries: i32| {
+        if tries == 0 {
+            since = Instant::now();
+        }
+        if since.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(WAIT_POLL);
+        true
+    }))?;
+    Ok(())
 }
 
 /// The schema version this build writes.
@@ -137,7 +167,7 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        wait_for_lock(&mut self.conn, WRITE_WAIT)?;
         // Ingest cycles through a few dozen statements; the default cache of 16 would thrash.
         self.conn.set_prepared_statement_cache_capacity(256);
         // Without the planner stability guarantee SQLite re-prepares some statements on every
@@ -164,9 +194,7 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version = self.schema_version()?;
         if version > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew {
                 path: self.path.clone(),
@@ -174,8 +202,16 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        // Several processes may open a new database at once: each migration runs under the
+        // write lock, after reading the version again there, so it runs exactly once.
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if applied > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -187,7 +223,12 @@ impl Store {
     /// Starts writing. Work is committed by [`Writer::commit`] (batches) and
     /// [`Writer::finish`] (which also settles aggregates); a dropped writer rolls back.
     pub fn writer(&mut self, capture_time: i64) -> Result<Writer<'_>> {
-        Writer::begin(&self.conn, capture_time)
+        let w = Writer::begin(&self.conn, capture_time)?;
+        // A bulk load in another process may have dropped the query indexes: settling without
+        // them scans whole tables per address, so this writer builds them (the load carries on
+        // with them, and keeps them when it ends).
+        bulk::ensure_indexes(&self.conn)?;
+        Ok(w)
     }
 
     /// A writer for a bulk load into a small database: query-only indexes are dropped until it
@@ -207,7 +248,11 @@ impl Store {
         checked: bool,
     ) -> Result<Writer<'_>> {
         self.conn.pragma_update(None, "foreign_keys", checked)?;
-        Writer::resume(&self.conn, capture_time, caches)
+        let w = Writer::resume(&self.conn, capture_time, caches)?;
+        if checked {
+            bulk::ensure_indexes(&self.conn)?;
+        }
+        Ok(w)
     }
 
     /// A writer without row-by-row foreign-key checks, for the windows of a bulk transfer whose
@@ -240,5 +285,37 @@ impl Store {
         Ok(self
             .conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SCHEMA_VERSION, Store};
+    use crate::error::{Error, Result};
+
+    /// Before, every process read version 0 and ran the first migration: all but one failed
+    /// with "table ... already exists".
+    #[test]
+    fn many_openers_of_a_new_database_all_succeed() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let path = dir.path().join("new.db");
+        let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                let start = std::sync::Arc::clone(&start);
+                std::thread::spawn(move || -> Result<i64> {
+                    start.wait();
+                    Store::open(&path)?.schema_version()
+                })
+            })
+            .collect();
+        for opener in openers {
+            let version = opener
+                .join()
+                .map_err(|_| Error::Internal("opener panicked".into()))??;
+            assert_eq!(version, SCHEMA_VERSION);
+        }
+        Ok(())
     }
 }

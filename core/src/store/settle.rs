@@ -471,10 +471,12 @@ impl Writer<'_> {
                     row.first,
                     row.last
                 ])?;
-            let fresh = self.new_addresses.remove(&row.id);
-            if fresh {
+            // An address this writer created has no search row yet, unless another writer
+            // settled it in between (then its row is replaced like a changed one).
+            let created = self.new_addresses.remove(&row.id);
+            if created && !self.others_wrote {
                 fts_new.insert(row.id);
-            } else if row.new_name != row.name {
+            } else if created || row.new_name != row.name {
                 fts_changed.insert(row.id);
             }
         }

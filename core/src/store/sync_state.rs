@@ -130,7 +130,9 @@ impl Store {
         old_prefix: &str,
         new_prefix: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE OR IGNORE source SET external_id = ?5 || substr(external_id, length(?4) + 1)
              WHERE kind = ?1 AND account = ?2 AND folder = ?3
@@ -157,7 +159,9 @@ impl Store {
         folder: &str,
         prefix: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM sync_state WHERE kind = ?1 AND account = ?2 AND folder = ?3",
             params![kind.as_str(), account, folder],

@@ -109,6 +109,13 @@ pub struct Writer<'c> {
     /// No source existed when the writer began: a source can only repeat within this writer,
     /// and the node lookup finds those repeats anyway.
     pub(super) sources_started_empty: bool,
+    /// `PRAGMA data_version` when this writer last took the lock: it changes only when another
+    /// connection commits, which makes the caches above and the settings below stale.
+    pub(super) data_version: i64,
+    /// Another connection committed while this writer let go of the lock between batches.
+    pub(super) others_wrote: bool,
+    /// A policy for this writer only (`rapport import --policy`), kept when settings reload.
+    pub(super) policy_override: Option<Policy>,
 }
 
 /// What a writer learned about the database that the next writer may reuse, as long as nothing
@@ -211,30 +218,81 @@ impl<'c> Writer<'c> {
             node_cache: NodeCache::default(),
             new_addresses: HashSet::new(),
             sources_started_empty: false,
+            data_version: 0,
+            others_wrote: false,
+            policy_override: None,
         };
         if probe {
             w.probe_emptiness()?;
         }
-        w.identities = IdentitySet::new(w.strings("SELECT key FROM identity WHERE confirmed = 1")?);
-        w.rules = RuleSet::new(
-            conn.prepare_cached("SELECT action, pattern FROM rule")?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .filter_map(|(a, p)| a.parse::<RuleAction>().ok().map(|a| (a, p))),
-        );
-        w.policy = conn
-            .query_row("SELECT value FROM setting WHERE key = 'policy'", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()?
-            .and_then(|p| p.parse::<Policy>().ok())
-            .unwrap_or_default();
+        w.load_settings()?;
+        w.data_version = w.data_version()?;
         w.start_message =
             conn.query_row("SELECT coalesce(max(id), 0) FROM message", [], |r| r.get(0))?;
         w.start_contact =
             conn.query_row("SELECT coalesce(max(id), 0) FROM contact", [], |r| r.get(0))?;
         Ok(w)
+    }
+
+    /// Identities, rules and the policy, as stored.
+    fn load_settings(&mut self) -> Result<()> {
+        self.identities =
+            IdentitySet::new(self.strings("SELECT key FROM identity WHERE confirmed = 1")?);
+        self.rules = RuleSet::new(
+            self.conn
+                .prepare_cached("SELECT action, pattern FROM rule")?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .filter_map(|(a, p)| a.parse::<RuleAction>().ok().map(|a| (a, p))),
+        );
+        self.policy = match self.policy_override {
+            Some(policy) => policy,
+            None => self
+                .conn
+                .query_row("SELECT value FROM setting WHERE key = 'policy'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|p| p.parse::<Policy>().ok())
+                .unwrap_or_default(),
+        };
+        Ok(())
+    }
+
+    fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Ends the transaction and begins the next one, letting waiting writers in between. If one
+    /// of them committed, what this writer cached is stale: the caches start over and the
+    /// settings (an identity or rule just added) are read again, so the rest of the load
+    /// is written as if that edit had come first.
+    pub(super) fn commit_and_continue(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.in_tx = false;
+        // Waiters poll for the lock every millisecond (see `store::wait_for_lock`); without this
+        // pause the next BEGIN would take it again before any of them looked.
+        std::thread::sleep(super::WRITER_PAUSE);
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_tx = true;
+        let version = self.data_version()?;
+        if version != self.data_version {
+            self.data_version = version;
+            self.others_wrote = true;
+            self.node_cache = NodeCache::default();
+            self.address_ids.clear();
+            self.list_marked.clear();
+            self.sources_started_empty = false;
+            // Another writer may have settled (and emptied) the pending tables.
+            self.persisted_threads.clear();
+            self.persisted_addresses.clear();
+            self.load_settings()?;
+            tracing::debug!("another writer committed: caches dropped, settings reloaded");
+        }
+        Ok(())
     }
 
     pub(super) fn ids(&self, sql: &str) -> Result<Vec<i64>> {
@@ -256,6 +314,7 @@ impl<'c> Writer<'c> {
     /// Uses `policy` for this writer only (`rapport import --policy`), without storing it.
     pub fn override_policy(&mut self, policy: Policy) {
         self.policy = policy;
+        self.policy_override = Some(policy);
     }
 
     /// Whether a source has been recorded already (a re-import of the same file, a re-sent capture).
@@ -506,7 +565,7 @@ impl<'c> Writer<'c> {
         let started = std::time::Instant::now();
         self.flush_batch()?;
         let flushed = started.elapsed();
-        self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+        self.commit_and_continue()?;
         tracing::debug!(
             flush_ms = flushed.as_millis() as u64,
             total_ms = started.elapsed().as_millis() as u64,
