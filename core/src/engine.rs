@@ -473,7 +473,7 @@ impl Engine {
         self.with(|s| {
             let changed = s.add_identity(&a.key, &a.email, "")?;
             if changed {
-                recompute(s)?;
+                recompute_identity(s, &a.key)?;
             }
             Ok(changed)
         })
@@ -485,7 +485,7 @@ impl Engine {
         self.with(|s| {
             let changed = s.remove_identity(&a.key)?;
             if changed {
-                recompute(s)?;
+                recompute_identity(s, &a.key)?;
             }
             Ok(changed)
         })
@@ -682,6 +682,14 @@ impl Engine {
 }
 
 /// Recomputes directions and every aggregate after identities, rules or the policy changed.
+/// Settles what an identity added or removed changes (the mail its address is in).
+fn recompute_identity(s: &mut Store, key: &str) -> Result<()> {
+    let mut w = s.writer(crate::time::now())?;
+    w.recompute_identity(key)?;
+    w.finish()?;
+    Ok(())
+}
+
 fn recompute(s: &mut Store) -> Result<()> {
     let mut w = s.writer(crate::time::now())?;
     w.recompute_all()?;

@@ -191,29 +191,77 @@ pub(super) fn address_facts(
     Ok(facts)
 }
 
+/// The user's addresses (confirmed identities), as `temp.me`, for [`MESSAGE_DIRECTION`].
+const LOAD_ME: &str = "CREATE TEMP TABLE IF NOT EXISTS me (address_id INTEGER PRIMARY KEY);
+     DELETE FROM temp.me;
+     INSERT INTO temp.me SELECT a.id FROM address a JOIN identity i ON i.key = a.key
+         WHERE i.confirmed = 1;";
+
+/// A message's direction from `temp.me`, as `policy::direction` decides it while writing.
+const MESSAGE_DIRECTION: &str = "CASE
+     WHEN from_address_id IN (SELECT address_id FROM temp.me) THEN
+         CASE WHEN EXISTS (SELECT 1 FROM participant p WHERE p.message_id = message.id
+                             AND p.role IN ('to', 'cc', 'bcc'))
+               AND NOT EXISTS (SELECT 1 FROM participant p WHERE p.message_id = message.id
+                             AND p.role IN ('to', 'cc', 'bcc')
+                             AND p.address_id NOT IN (SELECT address_id FROM temp.me))
+              THEN 'internal' ELSE 'outbound' END
+     ELSE 'inbound' END";
+
 impl Writer<'_> {
-    /// Recomputes directions and marks everything for recomputation: after identities, rules or
-    /// the policy changed.
+    /// Recomputes directions and marks everything for recomputation: after the policy changed.
     pub fn recompute_all(&mut self) -> Result<()> {
-        self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS me (address_id INTEGER PRIMARY KEY);
-             DELETE FROM temp.me;
-             INSERT INTO temp.me SELECT a.id FROM address a JOIN identity i ON i.key = a.key WHERE i.confirmed = 1;
-             UPDATE message SET direction = CASE
-                 WHEN from_address_id IN (SELECT address_id FROM temp.me) THEN
-                     CASE WHEN EXISTS (SELECT 1 FROM participant p WHERE p.message_id = message.id
-                                         AND p.role IN ('to', 'cc', 'bcc'))
-                           AND NOT EXISTS (SELECT 1 FROM participant p WHERE p.message_id = message.id
-                                         AND p.role IN ('to', 'cc', 'bcc')
-                                         AND p.address_id NOT IN (SELECT address_id FROM temp.me))
-                          THEN 'internal' ELSE 'outbound' END
-                 ELSE 'inbound' END;
-             DROP TABLE temp.me;",
-        )?;
+        self.conn.execute_batch(LOAD_ME)?;
+        self.conn.execute_batch(&format!(
+            "UPDATE message SET direction = {MESSAGE_DIRECTION}; DROP TABLE temp.me;"
+        ))?;
         self.dirty_threads
             .extend(self.ids("SELECT id FROM thread")?);
         self.dirty_addresses
             .extend(self.ids("SELECT id FROM address")?);
+        Ok(())
+    }
+
+    /// Recomputes what adding or removing the identity `key` can change: the direction of the
+    /// messages its address appears in, and the threads they are in with everyone in them
+    /// (whether the user wrote in a thread decides what counts for its other participants).
+    /// The same result as [`Writer::recompute_all`], in time for the mail that address is in
+    /// rather than for the whole database.
+    pub fn recompute_identity(&mut self, key: &str) -> Result<()> {
+        self.conn.execute_batch(LOAD_ME)?;
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS touched (id INTEGER PRIMARY KEY);
+             DELETE FROM temp.touched;",
+        )?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO temp.touched
+                 SELECT m.id FROM message m JOIN address a ON a.id = m.from_address_id
+                 WHERE a.key = ?1
+                 UNION SELECT p.message_id FROM participant p JOIN address a ON a.id = p.address_id
+                 WHERE a.key = ?1",
+            params![key],
+        )?;
+        self.conn.execute_batch(&format!(
+            "UPDATE message SET direction = {MESSAGE_DIRECTION}
+                 WHERE id IN (SELECT id FROM temp.touched);
+             DROP TABLE temp.me;"
+        ))?;
+        let threads = self.ids(
+            "SELECT DISTINCT thread_id FROM message WHERE id IN (SELECT id FROM temp.touched)",
+        )?;
+        let addresses = self.ids(
+            "SELECT DISTINCT p.address_id FROM participant p JOIN message m ON m.id = p.message_id
+             WHERE m.thread_id IN (SELECT thread_id FROM message WHERE id IN (SELECT id FROM temp.touched))",
+        )?;
+        self.dirty_threads.extend(threads);
+        self.dirty_addresses.extend(addresses);
+        let own = self
+            .conn
+            .prepare_cached("SELECT id FROM address WHERE key = ?1")?
+            .query_map(params![key], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        self.dirty_addresses.extend(own);
+        self.conn.execute_batch("DROP TABLE temp.touched")?;
         Ok(())
     }
 
@@ -593,6 +641,72 @@ fn median(sorted: &[i64]) -> Option<i64> {
 mod tests {
     use super::super::Store;
     use crate::mail::{Class, Direction};
+
+    /// Adding or removing an identity settles only the mail its address is in, and gives what
+    /// recomputing everything gives.
+    #[test]
+    fn an_identity_change_settles_as_recomputing_everything_does() -> Result<()> {
+        let mails = [
+            Mail::new(
+                "a1@x",
+                "Ann <ann@example.org>",
+                "me@example.com, alt@example.com",
+            ),
+            Mail::new("a2@x", "Alt <alt@example.com>", "ann@example.org")
+                .header("In-Reply-To: <a1@x>")
+                .day(3),
+            Mail::new("a3@x", "Alt <alt@example.com>", "me@example.com").day(4),
+            Mail::new("b1@x", "Bob <bob@example.org>", "me@example.com").day(5),
+            Mail::new("b2@x", "Me <me@example.com>", "bob@example.org")
+                .header("In-Reply-To: <b1@x>")
+                .day(6),
+            Mail::new("c1@x", "Cy <cy@example.org>", "alt@example.com").day(7),
+            Mail::new("c2@x", "Cy <cy@example.org>", "cy-list@example.org").day(8),
+        ];
+        let tables = [
+            "SELECT key, direction FROM message ORDER BY key",
+            "SELECT message_count, first_date, last_date, last_direction, last_counted_date
+             FROM thread ORDER BY first_date",
+            "SELECT email, status, reason, contact_id IS NULL, first_seen, last_seen
+             FROM address ORDER BY email",
+            "SELECT count(*) FROM contact",
+        ];
+        for (add, remove) in [(true, false), (true, true)] {
+            let mut incremental = Store::open_in_memory()?;
+            let mut everything = Store::open_in_memory()?;
+            for store in [&mut incremental, &mut everything] {
+                store.add_identity("me@example.com", "me@example.com", "")?;
+                store_mails(store, &mails)?;
+            }
+            for (store, all) in [(&mut incremental, false), (&mut everything, true)] {
+                for change in [add, remove] {
+                    if !change {
+                        continue;
+                    }
+                    if store
+                        .identities()?
+                        .iter()
+                        .any(|i| i.email == "alt@example.com")
+                    {
+                        store.remove_identity("alt@example.com")?;
+                    } else {
+                        store.add_identity("alt@example.com", "alt@example.com", "")?;
+                    }
+                    let mut w = store.writer(CAPTURED)?;
+                    if all {
+                        w.recompute_all()?;
+                    } else {
+                        w.recompute_identity("alt@example.com")?;
+                    }
+                    w.finish()?;
+                }
+            }
+            for sql in tables {
+                assert_eq!(rows(&incremental, sql)?, rows(&everything, sql)?, "{sql}");
+            }
+        }
+        Ok(())
+    }
 
     /// The SQL form of the counting rule says what `policy::counts` says, on every combination
     /// of class, direction and whether the user wrote in the thread.
