@@ -695,7 +695,7 @@ pub fn import(
                 in_batch += 1;
             }
             apply(&mut writer, item, &mut summary, &mut progress)?;
-            if in_batch >= options.batch_size.max(1) {
+            if in_batch >= options.batch_size.max(1) || writer.others_are_writing() {
                 writer.commit()?;
                 in_batch = 0;
             }

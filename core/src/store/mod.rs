@@ -58,6 +58,9 @@ const WAIT_POLL: Duration = Duration::from_millis(1);
 /// How long a long writer lets go of the lock between two of its batches.
 pub(crate) const WRITER_PAUSE: Duration = Duration::from_millis(4);
 
+/// How long a long writer holds the lock at a time once other writers have shown up.
+pub(crate) const SHARED_BATCH: Duration = Duration::from_millis(200);
+
 /// Waits for the write lock, trying every [`WAIT_POLL`] for up to `limit`. SQLite's own busy
 /// timeout sleeps up to 100 ms between tries, so a writer that commits and begins again (an
 /// import between batches) would win the lock nearly every time and a short write could wait

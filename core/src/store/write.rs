@@ -114,6 +114,8 @@ pub struct Writer<'c> {
     pub(super) data_version: i64,
     /// Another connection committed while this writer let go of the lock between batches.
     pub(super) others_wrote: bool,
+    /// When this writer last took the lock.
+    pub(super) batch_started: std::time::Instant,
     /// A policy for this writer only (`rapport import --policy`), kept when settings reload.
     pub(super) policy_override: Option<Policy>,
 }
@@ -220,6 +222,7 @@ impl<'c> Writer<'c> {
             sources_started_empty: false,
             data_version: 0,
             others_wrote: false,
+            batch_started: std::time::Instant::now(),
             policy_override: None,
         };
         if probe {
@@ -278,6 +281,7 @@ impl<'c> Writer<'c> {
         std::thread::sleep(super::WRITER_PAUSE);
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.in_tx = true;
+        self.batch_started = std::time::Instant::now();
         let version = self.data_version()?;
         if version != self.data_version {
             self.data_version = version;
@@ -309,6 +313,13 @@ impl<'c> Writer<'c> {
             .prepare_cached(sql)?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Whether a long writer should commit now, before its batch is full: once other writers
+    /// have shown up, it holds the lock for at most [`super::SHARED_BATCH`] at a time, so
+    /// their writes wait that long at the most.
+    pub fn others_are_writing(&self) -> bool {
+        self.others_wrote && self.batch_started.elapsed() >= super::SHARED_BATCH
     }
 
     /// Uses `policy` for this writer only (`rapport import --policy`), without storing it.
