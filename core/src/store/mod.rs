@@ -9,6 +9,28 @@
 //! folder). Reading:
 //! `contacts`, `threads`, `search`, `messages`, `settings`. This file opens, configures and
 //! migrates the database.
+//!
+//! # Many writers, one file
+//!
+//! Up to five processes write at once: `rapport import`, `sync`/`watch`, the Thunderbird native
+//! host, the Outlook bridge and the CLI's edits (and the bindings, in the caller's process).
+//! Readers never wait (WAL). Writers take SQLite's one write lock with `BEGIN IMMEDIATE` and:
+//! - wait for it patiently: every millisecond for up to 15 minutes (`wait_for_lock`), never
+//!   failing because another process is writing;
+//! - hold it briefly: a long writer (an import, a sync window) commits in batches and pauses
+//!   [`WRITER_PAUSE`] between them, so a waiting writer gets in within one batch; once another
+//!   writer has shown up, an import's batches are also cut at [`SHARED_BATCH`];
+//! - notice the others: after each batch a long writer reads `PRAGMA data_version`; if another
+//!   connection committed, it drops what it cached (nodes, addresses) and reads identities,
+//!   rules and the policy again, so the rest of its load is written as if that edit came first
+//!   and the result equals the same work done one after another;
+//! - keep settling exact: aggregates left to settle are in the `pending_*` tables, which any
+//!   writer's finish settles, and search rows are replaced rather than assumed new;
+//! - never crawl without indexes: a bulk load drops its query indexes, and an ordinary writer
+//!   that finds them missing builds them first (the load carries on with them).
+//! New databases: each numbered migration runs under the write lock after reading
+//! `user_version` again, so processes opening a new file together migrate it once.
+//! `tests/e2e/concurrency.sh` runs all of these writers against one file at once.
 
 mod bulk;
 mod contacts;
