@@ -142,6 +142,11 @@ impl Writer<'_> {
         for (i, (pp, &aid)) in p.participants.iter().zip(ids).enumerate() {
             if inserted[i] {
                 self.dirty_addresses.insert(aid);
+                if self.identities.contains(&pp.key) {
+                    let seen = self.own_seen.entry(aid).or_insert((p.date, p.date));
+                    seen.0 = seen.0.min(p.date);
+                    seen.1 = seen.1.max(p.date);
+                }
                 if record_names && let Some(name) = &pp.name {
                     let e = self
                         .names
@@ -178,6 +183,42 @@ impl Writer<'_> {
                  ON CONFLICT (key) DO UPDATE SET seen = seen + 1",
             )?
             .execute(params![key, email, account])?;
+        Ok(())
+    }
+
+    /// Widens the first and last dates of the user's own addresses to the mail written since
+    /// the last flush (in the same transaction as that mail, so a killed writer loses nothing).
+    pub(super) fn flush_own_dates(&mut self) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE address SET
+                 first_seen = CASE WHEN first_seen = 0 OR ?2 < first_seen THEN ?2 ELSE first_seen END,
+                 last_seen = max(last_seen, ?3)
+             WHERE id = ?1",
+        )?;
+        for (aid, (first, last)) in self.own_seen.drain() {
+            stmt.execute(params![aid, first, last])?;
+        }
+        Ok(())
+    }
+
+    /// A stored message took another copy's date: the first and last dates of the user's own
+    /// addresses in it are recomputed from all their mail (widening alone could keep the old
+    /// date). Rare: only a better copy of a message already stored changes its date.
+    pub(super) fn refresh_own_dates(&mut self, message_id: i64) -> Result<()> {
+        let own = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT a.id FROM participant p JOIN address a ON a.id = p.address_id
+                 JOIN identity i ON i.key = a.key AND i.confirmed = 1
+                 WHERE p.message_id = ?1",
+            )?
+            .query_map(params![message_id], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for aid in own {
+            self.own_seen.remove(&aid);
+            self.full_dates.insert(aid);
+            self.dirty_addresses.insert(aid);
+        }
         Ok(())
     }
 

@@ -126,7 +126,7 @@ pub(super) struct Facts {
 }
 
 /// Aggregates the participant rows of every address, or with `dirty_only` of those listed in
-/// `temp.dirty_address` (through the participant index). `outbound_threads` are the threads the
+/// `temp.facts_address` (through the participant index). `outbound_threads` are the threads the
 /// user wrote in: list and bulk mail received there counts as conversation.
 pub(super) fn address_facts(
     conn: &Connection,
@@ -138,7 +138,7 @@ pub(super) fn address_facts(
          FROM participant p JOIN message m ON m.id = p.message_id
          {}",
         if dirty_only {
-            "WHERE p.address_id IN (SELECT id FROM temp.dirty_address)"
+            "WHERE p.address_id IN (SELECT id FROM temp.facts_address)"
         } else {
             ""
         }
@@ -260,6 +260,7 @@ impl Writer<'_> {
             .prepare_cached("SELECT id FROM address WHERE key = ?1")?
             .query_map(params![key], |r| r.get::<_, i64>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        self.full_dates.extend(own.iter().copied());
         self.dirty_addresses.extend(own);
         self.conn.execute_batch("DROP TABLE temp.touched")?;
         Ok(())
@@ -389,6 +390,8 @@ impl Writer<'_> {
     fn recompute_addresses(&mut self) -> Result<HashSet<i64>> {
         let dirty = std::mem::take(&mut self.dirty_addresses);
         self.temp_ids("dirty_address", &dirty)?;
+        // Own addresses whose stored first and last dates are current (see below).
+        let mut kept_dates: HashSet<i64> = HashSet::new();
         struct Row {
             id: i64,
             facts: AddressFacts,
@@ -419,9 +422,23 @@ impl Writer<'_> {
                     .ids("SELECT id FROM thread WHERE outbound_count > 0")?
                     .into_iter()
                     .collect();
+                if !full_scan {
+                    // The user's own addresses are in nearly all mail, and of their facts only
+                    // the first and last dates are kept (they are "yours" whatever the counts):
+                    // those are kept current as mail is written (see `Writer::own_seen`), so
+                    // the pass over all their mail is left out unless an identity changed.
+                    let own = self.ids(
+                        "SELECT d.id FROM temp.dirty_address d JOIN address a ON a.id = d.id
+                         JOIN identity i ON i.key = a.key AND i.confirmed = 1",
+                    )?;
+                    kept_dates.extend(own.into_iter().filter(|a| !self.full_dates.contains(a)));
+                }
+                let passed: HashSet<i64> = dirty.difference(&kept_dates).copied().collect();
+                self.temp_ids("facts_address", &passed)?;
                 address_facts(self.conn, !full_scan, &outbound_threads)?
             }
         };
+        self.full_dates.clear();
         self.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS address_latest_name (id INTEGER PRIMARY KEY, name TEXT);
              DELETE FROM temp.address_latest_name;
@@ -435,7 +452,8 @@ impl Writer<'_> {
         let mut class_of = self
             .conn
             .prepare_cached("SELECT class, class_reason FROM message WHERE id = ?1")?;
-        let sql = "SELECT a.id, a.key, a.domain, a.is_list, a.contact_id, a.name, a.email, coalesce(n.name, '')
+        let sql = "SELECT a.id, a.key, a.domain, a.is_list, a.contact_id, a.name, a.email, coalesce(n.name, ''),
+                a.first_seen, a.last_seen
              FROM temp.dirty_address d JOIN address a ON a.id = d.id
              LEFT JOIN temp.address_latest_name n ON n.id = a.id";
         let mut rows: Vec<Row> = Vec::with_capacity(dirty.len());
@@ -444,7 +462,15 @@ impl Writer<'_> {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: i64 = r.get(0)?;
-                let f = facts.remove(&id).unwrap_or_default();
+                let f = match facts.remove(&id) {
+                    Some(f) => f,
+                    None if kept_dates.contains(&id) => Facts {
+                        first: r.get(8)?,
+                        last: r.get(9)?,
+                        ..Default::default()
+                    },
+                    None => Facts::default(),
+                };
                 let latest_uncounted = match f.latest_uncounted {
                     Some((_, message)) => class_of
                         .query_row(params![message], |c| {
@@ -641,6 +667,57 @@ fn median(sorted: &[i64]) -> Option<i64> {
 mod tests {
     use super::super::Store;
     use crate::mail::{Class, Direction};
+
+    /// The user's own address keeps its first and last dates without a pass over all its mail:
+    /// written one message at a time in any order, they equal a full recomputation.
+    #[test]
+    fn own_address_dates_kept_while_writing_equal_a_full_recomputation() -> Result<()> {
+        let mails: Vec<Mail> = (1..=12)
+            .map(|i| {
+                let m = if i % 3 == 0 {
+                    Mail::new(&format!("o{i}@x"), "Me <me@example.com>", "ann@example.org")
+                } else {
+                    Mail::new(
+                        &format!("o{i}@x"),
+                        "Ann <ann@example.org>",
+                        "me@example.com",
+                    )
+                };
+                m.day(1 + (i * 7) % 28)
+            })
+            .collect();
+        let own = "SELECT email, first_seen, last_seen, status FROM address ORDER BY email";
+        let mut reversed = mails.clone();
+        reversed.reverse();
+        let mut results = Vec::new();
+        for order in [&mails, &reversed] {
+            let mut store = Store::open_in_memory()?;
+            store.add_identity("me@example.com", "me@example.com", "")?;
+            // Many other addresses, so settling one message goes through the address index
+            // rather than a pass over everything.
+            let others: Vec<Mail> = (1..=20)
+                .map(|i| {
+                    Mail::new(
+                        &format!("p{i}@x"),
+                        &format!("p{i}@example.net"),
+                        "x@example.net",
+                    )
+                })
+                .collect();
+            store_mails(&mut store, &others)?;
+            for mail in order.iter() {
+                store_mails(&mut store, std::slice::from_ref(mail))?;
+            }
+            let kept = rows(&store, own)?;
+            let mut w = store.writer(CAPTURED)?;
+            w.recompute_all()?;
+            w.finish()?;
+            assert_eq!(kept, rows(&store, own)?);
+            results.push(kept);
+        }
+        assert_eq!(results[0], results[1]);
+        Ok(())
+    }
 
     /// Adding or removing an identity settles only the mail its address is in, and gives what
     /// recomputing everything gives.

@@ -114,6 +114,13 @@ pub struct Writer<'c> {
     pub(super) data_version: i64,
     /// Another connection committed while this writer let go of the lock between batches.
     pub(super) others_wrote: bool,
+    /// The user's own addresses: the earliest and latest date of the mail written this batch
+    /// that they are in. Their first and last dates are kept current from these when the batch
+    /// is flushed, so settling never reads all of their mail (they are in nearly all of it).
+    pub(super) own_seen: HashMap<i64, (i64, i64)>,
+    /// Own addresses whose first and last dates are recomputed from all their mail when this
+    /// writer settles (an identity was just added or removed).
+    pub(super) full_dates: HashSet<i64>,
     /// When this writer last took the lock.
     pub(super) batch_started: std::time::Instant,
     /// A policy for this writer only (`rapport import --policy`), kept when settings reload.
@@ -222,6 +229,8 @@ impl<'c> Writer<'c> {
             sources_started_empty: false,
             data_version: 0,
             others_wrote: false,
+            own_seen: HashMap::new(),
+            full_dates: HashSet::new(),
             batch_started: std::time::Instant::now(),
             policy_override: None,
         };
@@ -451,6 +460,7 @@ impl<'c> Writer<'c> {
             };
             if replace {
                 self.replace_fields(message_id, p, from)?;
+                self.refresh_own_dates(message_id)?;
                 if stored_provisional {
                     // The record made at send time takes the real message's key and names.
                     self.conn
@@ -530,6 +540,7 @@ impl<'c> Writer<'c> {
 
     /// Writes what was buffered since the last commit (search rows, names, pending markers).
     fn flush_batch(&mut self) -> Result<()> {
+        self.flush_own_dates()?;
         if let Some(first) = self.first_new_message.take() {
             self.conn
                 .prepare_cached(
