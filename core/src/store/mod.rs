@@ -28,6 +28,7 @@
 //!   writer's finish settles, and search rows are replaced rather than assumed new;
 //! - never crawl without indexes: a bulk load drops its query indexes, and an ordinary writer
 //!   that finds them missing builds them first (the load carries on with them).
+//!
 //! New databases: each numbered migration runs under the write lock after reading
 //! `user_version` again, so processes opening a new file together migrate it once.
 //! `tests/e2e/concurrency.sh` runs all of these writers against one file at once.
