@@ -24,8 +24,13 @@
 //!   connection committed, it drops what it cached (nodes, addresses) and reads identities,
 //!   rules and the policy again, so the rest of its load is written as if that edit came first
 //!   and the result equals the same work done one after another;
-//! - keep settling exact: aggregates left to settle are in the `pending_*` tables, which any
-//!   writer's finish settles, and search rows are replaced rather than assumed new;
+//! - keep settling exact and short: aggregates left to settle are in the `pending_*` tables.
+//!   A long writer holds `<database>-writers` shared while it runs; a short writer settles the
+//!   pending rows only when it can lock that file alone (their writer was killed), otherwise
+//!   it settles just its own and the long writer settles the rest when it finishes. Search
+//!   rows are replaced rather than assumed new;
+//! - settle the user's own addresses without reading all their mail (they are in nearly all
+//!   of it): their first and last dates are widened as mail is written;
 //! - never crawl without indexes: a bulk load drops its query indexes, and an ordinary writer
 //!   that finds them missing builds them first (the load carries on with them).
 //!

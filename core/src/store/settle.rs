@@ -283,11 +283,15 @@ impl Writer<'_> {
     /// Recomputes threads, then addresses, then contacts, for everything touched.
     pub(super) fn settle(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
-        // Work earlier writers left pending (windows of a sync, a killed import).
-        let pending_threads = self.ids("SELECT id FROM pending_thread")?;
-        let pending_addresses = self.ids("SELECT id FROM pending_address")?;
-        self.dirty_threads.extend(pending_threads);
-        self.dirty_addresses.extend(pending_addresses);
+        // Work earlier writers left pending (windows of a sync, a killed import), unless a
+        // running import left it and will settle it itself.
+        let settles_pending = self.settles_pending();
+        if settles_pending {
+            let pending_threads = self.ids("SELECT id FROM pending_thread")?;
+            let pending_addresses = self.ids("SELECT id FROM pending_address")?;
+            self.dirty_threads.extend(pending_threads);
+            self.dirty_addresses.extend(pending_addresses);
+        }
         let (threads, addresses) = (self.dirty_threads.len(), self.dirty_addresses.len());
         if !self.dirty_threads.is_empty() {
             self.recompute_threads()?;
@@ -309,8 +313,10 @@ impl Writer<'_> {
             total_ms = started.elapsed().as_millis() as u64,
             "settled aggregates"
         );
-        self.conn
-            .execute_batch("DELETE FROM pending_thread; DELETE FROM pending_address;")?;
+        if settles_pending {
+            self.conn
+                .execute_batch("DELETE FROM pending_thread; DELETE FROM pending_address;")?;
+        }
         Ok(())
     }
 

@@ -121,6 +121,9 @@ pub struct Writer<'c> {
     /// Own addresses whose first and last dates are recomputed from all their mail when this
     /// writer settles (an identity was just added or removed).
     pub(super) full_dates: HashSet<i64>,
+    /// Held (shared) from this writer's first commit until it ends: tells other writers that
+    /// its pending rows belong to a running writer (see [`Writer::settles_pending`]).
+    pub(super) lease: Option<std::fs::File>,
     /// When this writer last took the lock.
     pub(super) batch_started: std::time::Instant,
     /// A policy for this writer only (`rapport import --policy`), kept when settings reload.
@@ -231,6 +234,7 @@ impl<'c> Writer<'c> {
             others_wrote: false,
             own_seen: HashMap::new(),
             full_dates: HashSet::new(),
+            lease: None,
             batch_started: std::time::Instant::now(),
             policy_override: None,
         };
@@ -283,6 +287,9 @@ impl<'c> Writer<'c> {
     /// settings (an identity or rule just added) are read again, so the rest of the load
     /// is written as if that edit had come first.
     pub(super) fn commit_and_continue(&mut self) -> Result<()> {
+        if self.lease.is_none() {
+            self.lease = self.take_lease();
+        }
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
         // Waiters poll for the lock every millisecond (see `store::wait_for_lock`); without this
@@ -322,6 +329,52 @@ impl<'c> Writer<'c> {
             .prepare_cached(sql)?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The file beside the database that long writers hold shared while they run.
+    fn lease_path(&self) -> Option<std::path::PathBuf> {
+        self.conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(|p| std::path::PathBuf::from(format!("{p}-writers")))
+    }
+
+    /// A shared hold on the lease file; `None` when it cannot be had (an in-memory database, a
+    /// read-only directory): other writers then settle this one's pending rows as before.
+    fn take_lease(&self) -> Option<std::fs::File> {
+        let path = self.lease_path()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        file.lock_shared().ok()?;
+        Some(file)
+    }
+
+    /// Whether this writer settles the rows earlier writers left in the pending tables. A long
+    /// writer (an import between batches) leaves its pending rows for its own finish; a short
+    /// writer (a capture, an edit) settling them would redo the whole import so far on every
+    /// capture. So a short writer settles them only when no long writer is running: then they
+    /// were left by one that was killed. Every long writer settles them when it finishes.
+    pub(super) fn settles_pending(&self) -> bool {
+        if self.lease.is_some() {
+            return true;
+        }
+        let Some(path) = self.lease_path() else {
+            return true;
+        };
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        else {
+            return true;
+        };
+        // Free when no long writer holds it; released when `file` closes.
+        file.try_lock().is_ok()
     }
 
     /// Whether a long writer should commit now, before its batch is full: once other writers
