@@ -83,8 +83,6 @@ pub struct RpcContext {
 
 #[derive(Deserialize)]
 struct Request {
-    #[serde(default)]
-    id: Value,
     method: String,
     #[serde(default)]
     params: Value,
@@ -319,8 +317,29 @@ fn dispatch(engine: &Engine, method: &str, params: &Value, ctx: &RpcContext) -> 
 }
 
 /// Handles one request (already parsed as JSON) and returns the reply object.
+/// Longest request id echoed in a reply (a number, or a string of at most this many bytes):
+/// echoing a huge id would push the reply over [`MAX_REPLY_BYTES`].
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The id to echo: the request's own when it is null, a number or a short string.
+pub fn echoed_id(request: &Value) -> std::result::Result<Value, Value> {
+    match request.get("id") {
+        None | Some(Value::Null) => Ok(Value::Null),
+        Some(n @ Value::Number(_)) => Ok(n.clone()),
+        Some(Value::String(s)) if s.len() <= MAX_ID_BYTES => Ok(Value::String(s.clone())),
+        Some(_) => Err(error_reply(
+            &Value::Null,
+            "InvalidRequest",
+            &format!("the id must be a number or a string of at most {MAX_ID_BYTES} bytes"),
+        )),
+    }
+}
+
 pub fn handle_value(engine: &Engine, request: Value, ctx: &RpcContext) -> Value {
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let id = match echoed_id(&request) {
+        Ok(id) => id,
+        Err(refusal) => return refusal,
+    };
     let req: Request = match serde_json::from_value(request) {
         Ok(r) => r,
         Err(e) => {
@@ -328,14 +347,14 @@ pub fn handle_value(engine: &Engine, request: Value, ctx: &RpcContext) -> Value 
         }
     };
     match dispatch(engine, &req.method, &req.params, ctx) {
-        Ok(result) => json!({"id": req.id, "result": result}),
+        Ok(result) => json!({"id": id, "result": result}),
         Err(Error::NotFound {
             what: "method",
             name,
-        }) => error_reply(&req.id, "UnknownMethod", &format!("no method '{name}'")),
+        }) => error_reply(&id, "UnknownMethod", &format!("no method '{name}'")),
         Err(e) => {
             tracing::debug!(method = %req.method, error = %e, "rpc error");
-            error_reply(&req.id, e.code().as_str(), &e.to_string())
+            error_reply(&id, e.code().as_str(), &e.to_string())
         }
     }
 }
@@ -407,6 +426,26 @@ mod tests {
             r#"{"id":3,"method":"card","params":{"address":"ANN@example.org"}}"#,
         );
         assert_eq!(r["result"]["explanation"]["messages_from"], 1, "{r}");
+    }
+
+    /// Before, the id was echoed whatever its size: a 2 MiB id made a reply over the 1 MiB
+    /// every native-messaging reply must stay under.
+    #[test]
+    fn a_huge_id_is_refused_not_echoed() {
+        let engine = Engine::open_in_memory().unwrap();
+        for id in [
+            format!("\"{}\"", "x".repeat(2 * 1024 * 1024)),
+            format!("[{}]", vec!["1"; 600_000].join(",")),
+        ] {
+            let req = format!(r#"{{"id":{id},"method":"stats"}}"#);
+            let reply = handle_bytes(&engine, req.as_bytes(), &ctx());
+            assert!(reply.len() < 1024, "{} bytes", reply.len());
+            let r: Value = serde_json::from_slice(&reply).unwrap();
+            assert_eq!(r["error"]["code"], "InvalidRequest");
+            assert_eq!(r["id"], Value::Null);
+        }
+        let short = call(&engine, r#"{"id":"abc","method":"stats"}"#);
+        assert_eq!(short["id"], "abc");
     }
 
     #[test]

@@ -2,10 +2,12 @@
  * Rapport for Outlook: the client of the local bridge (`rapport serve`).
  *
  * POSTs {"id", "method", "params"} to <origin>/api/rpc with the per-install token, and turns
- * every way that can fail into a BridgeError with a `kind` the task pane explains:
+ * every way that can fail into a BridgeError with a `kind` the task pane explains. The token
+ * comes from pairing: pair(code) trades the one-time code `rapport serve` shows for it.
  *   unreachable        the bridge is not running (or the certificate is not trusted)
  *   permission-denied  the browser's Local Network Access permission blocks 127.0.0.1
- *   unauthorized       wrong or missing token (Rapport was set up again: reload the pane)
+ *   unauthorized       wrong or missing token (not paired yet, or the token was replaced)
+ *   pairing            the pairing code was wrong, used up or expired (message says which)
  *   forbidden          the bridge refused the origin or host
  *   too-large          the request was over the bridge's size limit
  *   rpc                Rapport answered with an error object ({code, message})
@@ -39,15 +41,6 @@
     return "https://localhost:47815";
   }
 
-  /** The token the bridge wrote into the page (<meta name="rapport-token">), if any. */
-  function tokenFromPage() {
-    const doc = root.document;
-    if (!doc || typeof doc.querySelector !== "function") return "";
-    const meta = doc.querySelector('meta[name="rapport-token"]');
-    const t = meta ? meta.getAttribute("content") || "" : "";
-    return /^[0-9a-f]{32,}$/i.test(t) ? t : "";
-  }
-
   /**
    * Whether the browser has denied this page access to the local network. Chromium names the
    * permission "local-network-access" (Chrome 142) and later "loopback-network"/"local-network";
@@ -77,7 +70,7 @@
 
     async function call(method, params) {
       if (!fetchFn) throw new BridgeError("unreachable", "this runtime cannot make web requests");
-      if (!token) throw new BridgeError("unauthorized", "no Rapport token: open the Rapport pane once, or reload it");
+      if (!token) throw new BridgeError("unauthorized", "this pane is not paired with Rapport yet");
       const id = nextId++;
       const controller = typeof AbortController === "function" ? new AbortController() : null;
       const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
@@ -115,9 +108,42 @@
       return reply ? reply.result : null;
     }
 
+    /** Trades a pairing code for the token (and keeps it); resolves to the token. */
+    async function pair(code) {
+      if (!fetchFn) throw new BridgeError("unreachable", "this runtime cannot make web requests");
+      let response;
+      try {
+        response = await fetchFn(origin + "/api/pair", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ code: String(code || "") }),
+          credentials: "omit",
+          cache: "no-store",
+        });
+      } catch (e) {
+        const denied = await (opts.localNetworkDenied || localNetworkDenied)();
+        if (denied) throw new BridgeError("permission-denied", "the browser denied access to the local network");
+        throw new BridgeError("unreachable", "cannot reach Rapport at " + origin);
+      }
+      let reply = null;
+      try {
+        reply = await response.json();
+      } catch (e) {
+        reply = null;
+      }
+      if (response.ok && reply && typeof reply.token === "string") {
+        token = reply.token;
+        return token;
+      }
+      if (response.status === 403 || response.status === 421) throw new BridgeError("forbidden", "Rapport refused this page's origin", { status: response.status });
+      const message = reply && reply.error && reply.error.message ? reply.error.message : "Rapport answered HTTP " + response.status;
+      throw new BridgeError("pairing", message, { status: response.status, code: reply && reply.error ? reply.error.code : undefined });
+    }
+
     return {
       origin: origin,
       call: call,
+      pair: pair,
       setToken: function (t) {
         token = t || "";
       },
@@ -131,7 +157,6 @@
     BridgeError: BridgeError,
     create: create,
     defaultOrigin: defaultOrigin,
-    tokenFromPage: tokenFromPage,
     localNetworkDenied: localNetworkDenied,
     TOKEN_KEY: TOKEN_KEY,
   };

@@ -15,10 +15,8 @@
   const capture = root.RapportCapture;
   const Bridge = root.RapportBridge;
 
-  /** The token: from commands.html (served with it), else what the task pane stored. */
+  /** The token the task pane stored when it was paired. */
   async function token() {
-    const fromPage = Bridge.tokenFromPage();
-    if (fromPage) return fromPage;
     const stored = await office.storageGet(Bridge.TOKEN_KEY);
     if (stored) return stored;
     try {

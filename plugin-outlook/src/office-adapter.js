@@ -249,25 +249,49 @@
       if (event && typeof event.completed === "function") event.completed({ allowEvent: true });
     },
 
-    /** Small per-add-in storage shared with the event runtime (OfficeRuntime.storage). */
+    /**
+     * Small per-add-in storage shared with the event runtime: OfficeRuntime.storage where there
+     * is one (shared runtimes), else the mailbox's roaming settings (every Outlook).
+     */
     storageGet: function (key) {
       const s = root.OfficeRuntime && root.OfficeRuntime.storage;
-      if (!s || typeof s.getItem !== "function") return Promise.resolve(null);
-      return Promise.resolve(s.getItem(key)).catch(function () {
-        return null;
-      });
+      if (s && typeof s.getItem === "function") {
+        return Promise.resolve(s.getItem(key)).catch(function () {
+          return null;
+        });
+      }
+      const roaming = root.Office && root.Office.context && root.Office.context.roamingSettings;
+      if (!roaming) return Promise.resolve(null);
+      try {
+        return Promise.resolve(roaming.get(key) || null);
+      } catch (e) {
+        return Promise.resolve(null);
+      }
     },
     storageSet: function (key, value) {
       const s = root.OfficeRuntime && root.OfficeRuntime.storage;
-      if (!s || typeof s.setItem !== "function") return Promise.resolve(false);
-      return Promise.resolve(s.setItem(key, value)).then(
-        function () {
-          return true;
-        },
-        function () {
-          return false;
+      if (s && typeof s.setItem === "function") {
+        return Promise.resolve(s.setItem(key, value)).then(
+          function () {
+            return true;
+          },
+          function () {
+            return false;
+          }
+        );
+      }
+      const roaming = root.Office && root.Office.context && root.Office.context.roamingSettings;
+      if (!roaming) return Promise.resolve(false);
+      return new Promise(function (resolve) {
+        try {
+          roaming.set(key, value);
+          roaming.saveAsync(function (result) {
+            resolve(!result || result.status !== "failed");
+          });
+        } catch (e) {
+          resolve(false);
         }
-      );
+      });
     },
   };
   return adapter;

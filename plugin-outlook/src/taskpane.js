@@ -51,11 +51,6 @@
       text: "Your browser denied Outlook access to apps on this computer (Local Network Access), so the pane cannot talk to Rapport.",
       fix: "Open the site settings (the icon left of the address) and allow \u201cLocal network access\u201d for Outlook, then select Retry. Administrators can allow it with the LocalNetworkAccessAllowedForUrls policy.",
     }),
-    unauthorized: () => ({
-      title: "Rapport refused this pane",
-      text: "The pane's key does not match: Rapport was set up again since the pane opened.",
-      fix: "Close and reopen the pane (or reload it).",
-    }),
     forbidden: () => ({
       title: "Rapport refused this page",
       text: "The bridge accepts requests only from its own address (https://localhost with its port).",
@@ -74,6 +69,10 @@
   };
 
   function showProblem(kind, detail) {
+    if (kind === "unauthorized") {
+      showPairing(state.bridge && state.bridge.hasToken() ? "Rapport no longer accepts this pane's key (it was replaced): pair again." : "");
+      return;
+    }
     const make = PROBLEMS[kind] || PROBLEMS.unreachable;
     const p = make(state.bridge ? state.bridge.origin : Bridge.defaultOrigin());
     $("problem-title").textContent = p.title;
@@ -86,6 +85,48 @@
     $("people").hidden = true;
     $("capture-state").textContent = "";
     setStatus("");
+  }
+
+  // ----- pairing: the one-time code `rapport serve` shows, traded for the API token -----
+
+  function showPairing(why) {
+    clearProblem();
+    $("thread").hidden = true;
+    $("people").hidden = true;
+    $("capture-state").textContent = "";
+    setStatus("");
+    $("pair-result").textContent = why || "";
+    $("pair").hidden = false;
+    $("pair-code").focus();
+  }
+
+  async function pairNow() {
+    const button = $("pair-run");
+    button.disabled = true;
+    $("pair-result").textContent = "Pairing…";
+    try {
+      const token = await state.bridge.pair($("pair-code").value);
+      await rememberToken(token);
+      $("pair").hidden = true;
+      $("pair-code").value = "";
+      $("pair-result").textContent = "";
+      await state.afterPairing();
+    } catch (e) {
+      if (e && e.kind === "pairing") $("pair-result").textContent = e.message;
+      else showProblem(e && e.kind ? e.kind : "unreachable");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function storedToken() {
+    const stored = await office.storageGet(Bridge.TOKEN_KEY).catch(() => null);
+    if (stored) return stored;
+    try {
+      return (root.localStorage && root.localStorage.getItem(Bridge.TOKEN_KEY)) || "";
+    } catch (e) {
+      return "";
+    }
   }
 
   function clearProblem() {
@@ -279,7 +320,7 @@
   }
 
   async function rememberToken(token) {
-    // For the send handler in runtimes that cannot get the page (classic Windows: JS only).
+    // Roaming settings reach the send handler too (its runtime cannot show a pairing form).
     if (!token) return;
     await office.storageSet(Bridge.TOKEN_KEY, token);
     try {
@@ -293,14 +334,27 @@
     return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
   }
 
+  /** Opened in a plain browser (e.g. to check the certificate): say whether the bridge works. */
+  async function checkBridge() {
+    try {
+      const st = await state.bridge.call("status");
+      setStatus("Rapport is running (" + st.stats.messages + " messages). Open a message in Outlook and choose Rapport > History.");
+    } catch (e) {
+      showProblem(isConnectionProblem(e) ? e.kind : "outside");
+    }
+  }
+
   async function start() {
-    const token = Bridge.tokenFromPage();
-    state.bridge = Bridge.create({ token: token });
+    state.bridge = Bridge.create({});
     $("retry").addEventListener("click", () => {
       clearProblem();
       show();
     });
     $("backfill-run").addEventListener("click", runBackfill);
+    $("pair-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      pairNow();
+    });
     let info = null;
     try {
       info = await withTimeout(office.ready(), READY_TIMEOUT_MS);
@@ -308,20 +362,18 @@
       showProblem("outside");
       return;
     }
-    if (!info || !info.host) {
-      // Opened in a plain browser (e.g. to check the certificate): say whether the bridge works.
-      try {
-        const st = await state.bridge.call("status");
-        setStatus("Rapport is running (" + st.stats.messages + " messages). Open a message in Outlook and choose Rapport > History.");
-      } catch (e) {
-        showProblem(isConnectionProblem(e) ? e.kind : "outside");
-      }
+    state.bridge.setToken(await storedToken());
+    const inOutlook = !!(info && info.host);
+    state.afterPairing = inOutlook ? show : checkBridge;
+    if (inOutlook) {
+      office.onItemChanged(() => show()).catch(() => false);
+      office.onSelectionChanged(() => refreshSelection()).catch(() => false);
+    }
+    if (!state.bridge.hasToken()) {
+      showPairing("");
       return;
     }
-    rememberToken(token);
-    office.onItemChanged(() => show()).catch(() => false);
-    office.onSelectionChanged(() => refreshSelection()).catch(() => false);
-    await show();
+    await state.afterPairing();
   }
 
   root.RapportPane = { show: show, start: start };

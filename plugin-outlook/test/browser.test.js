@@ -88,10 +88,22 @@ const fields = {
   dateTimeCreated: "2025-03-20T16:00:00.000Z",
 };
 
-test("opened in a plain browser, the pane says whether Rapport is running", async () => {
+test("a new pane pairs with the code `rapport serve` shows, then says whether Rapport is running", async () => {
   const { context, page, errors } = await openPane(null, "", { host: null });
   try {
+    // Not paired: the pane asks for the code; the page itself carries no secret.
+    await page.locator("#pair").waitFor({ state: "visible", timeout: 20000 });
+    assert.ok(!(await page.content()).includes(bridge.token), "no token in the page");
+    await page.fill("#pair-code", "WRONG-CODE");
+    await page.click("#pair-run");
+    await page.locator("#pair-result", { hasText: "wrong pairing code" }).waitFor({ timeout: 20000 });
+    // The right code, typed as a user might (lower case, no dash).
+    await page.fill("#pair-code", bridge.pairingCode().toLowerCase());
+    await page.click("#pair-run");
     await page.locator("#status", { hasText: "Rapport is running" }).waitFor({ timeout: 20000 });
+    assert.equal(await page.locator("#pair").isHidden(), true);
+    assert.equal(await page.evaluate(() => localStorage.getItem("rapport-token")), bridge.token, "the pane keeps the token");
+    assert.ok(!require("node:fs").existsSync(require("node:path").join(bridge.bridgeDir, "pairing.json")), "the code is used up");
     assert.match(await page.locator("#status").textContent(), /\(5 messages\)/);
     assert.equal(await page.locator("#problem").isHidden(), true);
     assert.deepEqual(errors, []);
@@ -103,7 +115,8 @@ test("opened in a plain browser, the pane says whether Rapport is running", asyn
 test("the pane shows the sender's real history, captures the message, and says when Rapport is unreachable", async () => {
   const before = stats();
   assert.equal(before.messages, 5, "seeded");
-  const { context, page, errors } = await openPane(fields, eml(NEW_MESSAGE));
+  // Paired before: the token is in the mailbox's roaming settings.
+  const { context, page, errors } = await openPane(fields, eml(NEW_MESSAGE), { storage: { "rapport-token": bridge.token } });
   try {
     const card = page.locator(`.person[data-address="${ADA}"]`);
     await card.locator('[data-field="inbound_count"]').waitFor({ timeout: 20000 });

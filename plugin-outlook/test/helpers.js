@@ -127,6 +127,10 @@ async function startBridge(options) {
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
+    /** The pairing code `rapport serve` made when it started (only the owner can read it). */
+    pairingCode() {
+      return JSON.parse(fs.readFileSync(path.join(bridgeDir, "pairing.json"), "utf8")).code;
+    },
     /** One HTTPS request to the bridge: → {status, headers, body}. */
     request(opts2) {
       return request({ port, ca: this.ca, ...opts2 });

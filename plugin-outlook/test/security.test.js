@@ -136,18 +136,24 @@ test("it listens on 127.0.0.1 only", () => {
   }
 });
 
-test("the token is only in the HTML pages, never in scripts or other files", async () => {
-  const page = await bridge.request({ path: "/taskpane.html" });
-  assert.equal(page.status, 200);
-  assert.ok(page.body.includes(`content="${bridge.token}"`), "the pane gets its token");
-  assert.equal(page.headers["cache-control"], "no-store");
-  assert.match(page.headers["content-security-policy"] || "", /default-src 'self'/);
-  assert.equal(page.headers["x-content-type-options"], "nosniff");
-  for (const p of ["/taskpane.js", "/office-adapter.js", "/bridge-client.js", "/capture.js", "/commands.js", "/taskpane.css", "/.well-known/microsoft-officeaddins-allowed.json"]) {
+const PATHS = ["/taskpane.html", "/commands.html", "/taskpane.js", "/office-adapter.js", "/bridge-client.js", "/capture.js", "/commands.js", "/taskpane.css", "/.well-known/microsoft-officeaddins-allowed.json", "/assets/icon-80.png"];
+
+test("no page, script or file carries the token; only Outlook may frame the pages", async () => {
+  for (const p of PATHS) {
     const res = await bridge.request({ path: p });
     assert.equal(res.status, 200, p);
     assert.ok(!res.body.includes(bridge.token), p + " must not carry the token");
+    assert.match(res.headers["content-security-policy"] || "", /frame-ancestors/, p + " says who may frame it");
   }
+  const page = await bridge.request({ path: "/taskpane.html" });
+  assert.equal(page.headers["cache-control"], "no-store");
+  assert.match(page.headers["content-security-policy"] || "", /default-src 'self'/);
+  assert.match(page.headers["content-security-policy"] || "", /frame-ancestors 'self' https:\/\/outlook\.office\.com/);
+  assert.equal(page.headers["x-content-type-options"], "nosniff");
+  const script = await bridge.request({ path: "/taskpane.js" });
+  assert.equal(script.headers["content-security-policy"], "frame-ancestors 'none'");
+  const answer = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(answer.headers["content-security-policy"], "frame-ancestors 'none'");
   const bundle = await bridge.request({ path: "/commands.js" });
   assert.match(bundle.body, /onMessageSendHandler/);
   assert.match(bundle.body, /RapportOffice/);
@@ -167,9 +173,9 @@ test("the token is only in the HTML pages, never in scripts or other files", asy
   assert.equal((await bridge.request({ method: "POST", path: "/taskpane.html", body: "x" })).status, 405);
 });
 
-test("key files and the token are readable by the user only", () => {
+test("key files, the token and the pairing code are readable by the user only", () => {
   const mode = (f) => fs.statSync(path.join(bridge.bridgeDir, f)).mode & 0o777;
-  for (const f of ["ca.key", "bridge.key", "token"]) assert.equal(mode(f), 0o600, f);
+  for (const f of ["ca.key", "bridge.key", "token", "pairing.json"]) assert.equal(mode(f), 0o600, f);
   assert.equal(fs.statSync(bridge.bridgeDir).mode & 0o777, 0o700);
 });
 
@@ -200,13 +206,130 @@ test("install again keeps the CA and token; --uninstall removes everything", () 
   rapport(["--json", "install", "outlook", "--dir", copy, "--port", "48001"]);
   assert.ok(fs.existsSync(path.join(copy, "manifest.xml")));
   const removed = JSON.parse(rapport(["--json", "install", "outlook", "--dir", copy, "--uninstall"])).removed;
-  assert.equal(removed.length, 7);
+  assert.equal(removed.length, 8, "certificates, keys, token, pairing code, configuration, manifest");
   assert.ok(!fs.existsSync(copy), "the directory is gone");
+  // A folder the user names that exists already keeps its permissions (the secrets are 0600).
+  const shared = path.join(bridge.dir, "shared");
+  fs.mkdirSync(shared, { mode: 0o755 });
+  fs.chmodSync(shared, 0o755);
+  rapport(["--json", "install", "outlook", "--dir", shared, "--port", "48003"]);
+  assert.equal(fs.statSync(shared).mode & 0o777, 0o755, "an existing --dir is not chmodded");
+  assert.equal(fs.statSync(path.join(shared, "token")).mode & 0o777, 0o600);
   const human = rapport(["install", "outlook", "--dir", path.join(bridge.dir, "human"), "--port", "48002"]);
+  assert.match(human, /Pairing code for the task pane: [A-Z2-9]{4}-[A-Z2-9]{4}/);
   assert.match(human, /aka\.ms\/olksideload/);
   assert.match(human, /Add from File/);
   assert.match(human, /certutil -d sql:\$HOME\/\.pki\/nssdb/);
   assert.match(human, /security add-trusted-cert/);
   assert.match(human, /Import-Certificate/);
   assert.match(human, /POP3/);
+});
+
+const pair = (code) => bridge.request({ method: "POST", path: "/api/pair", headers: JSON_CT, body: JSON.stringify({ code }) });
+
+test("pairing: the code works once, wrong codes five times burn it, and a new token needs pairing again", async () => {
+  // A fresh code (serve's may be used up by another test).
+  const made = JSON.parse(rapport(["--json", "install", "outlook", "--dir", bridge.bridgeDir, "--pair"]));
+  const code = bridge.pairingCode();
+  assert.equal(made.pairing_code.replace("-", ""), code);
+  const wrong = await pair("AAAA-AAAA");
+  assert.equal(wrong.status, 401);
+  assert.equal(JSON.parse(wrong.body).error.code, "WrongCode");
+  const right = await pair(code.slice(0, 4).toLowerCase() + " - " + code.slice(4));
+  assert.equal(right.status, 200, right.body);
+  assert.equal(JSON.parse(right.body).token, bridge.token);
+  assert.equal(right.headers["cache-control"], "no-store");
+  const again = await pair(code);
+  assert.equal(again.status, 410, "a code works once");
+
+  rapport(["--json", "install", "outlook", "--dir", bridge.bridgeDir, "--pair"]);
+  const burned = bridge.pairingCode();
+  for (let i = 0; i < 5; i++) assert.equal((await pair("BBBB-BBB" + i)).status, 401);
+  assert.equal((await pair(burned)).status, 410, "five wrong codes use the code up");
+
+  const garbage = await bridge.request({ method: "POST", path: "/api/pair", headers: JSON_CT, body: "x".repeat(5000) });
+  assert.equal(garbage.status, 413);
+  assert.equal((await bridge.request({ method: "POST", path: "/api/pair", headers: JSON_CT, body: "{}" })).status, 400);
+
+  // Rotation: the old token stops working at once (no restart), pairing gives the new one.
+  const old = bridge.token;
+  const rotated = JSON.parse(rapport(["--json", "install", "outlook", "--dir", bridge.bridgeDir, "--new-token"]));
+  assert.ok(rotated.created.includes("token"));
+  const fresh = fs.readFileSync(path.join(bridge.bridgeDir, "token"), "utf8").trim();
+  assert.notEqual(fresh, old);
+  const refused = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(refused.status, 401, "the old token is refused");
+  const repaired = await pair(bridge.pairingCode());
+  assert.equal(JSON.parse(repaired.body).token, fresh);
+  bridge.token = fresh;
+  assert.equal((await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") })).status, 200);
+});
+
+test("another local account gets no working token by any unauthenticated request", { skip: process.getuid && process.getuid() === 0 ? false : "needs root to run a request as another user (nobody)" }, async () => {
+  rapport(["--json", "install", "outlook", "--dir", bridge.bridgeDir, "--pair"]);
+  const code = bridge.pairingCode();
+  const script = path.join(require("node:os").tmpdir(), "rapport-other-user-" + process.pid + ".js");
+  fs.writeFileSync(
+    script,
+    `"use strict";
+const https = require("node:https");
+const fs = require("node:fs");
+const [port, dir] = process.argv.slice(2);
+const request = (method, p, body) => new Promise((resolve) => {
+  const req = https.request({ host: "127.0.0.1", servername: "localhost", port: +port, path: p, method, rejectUnauthorized: false,
+    headers: body ? { "Content-Type": "application/json" } : {} }, (res) => {
+    let data = ""; res.on("data", (c) => (data += c)); res.on("end", () => resolve({ status: res.statusCode, body: data }));
+  });
+  req.on("error", (e) => resolve({ status: 0, body: String(e) }));
+  if (body) req.write(body);
+  req.end();
+});
+(async () => {
+  const out = { files: {}, bodies: [], pair: [], rpc: 0 };
+  for (const f of ["token", "pairing.json", "ca.key", "bridge.key"]) {
+    try { fs.readFileSync(dir + "/" + f); out.files[f] = "read"; } catch (e) { out.files[f] = e.code; }
+  }
+  for (const p of ${JSON.stringify(PATHS)}) out.bodies.push((await request("GET", p)).body);
+  for (let i = 0; i < 8; i++) out.pair.push((await request("POST", "/api/pair", JSON.stringify({ code: "GUESS" + i + "XYZ" }))).status);
+  out.rpc = (await request("POST", "/api/rpc", JSON.stringify({ id: 1, method: "stats" }))).status;
+  console.log(JSON.stringify(out));
+})();
+`,
+    { mode: 0o644 }
+  );
+  try {
+    const out = JSON.parse(execFileSync("runuser", ["-u", "nobody", "--", process.execPath, script, String(bridge.port), bridge.bridgeDir], { encoding: "utf8" }));
+    for (const [f, result] of Object.entries(out.files)) assert.notEqual(result, "read", "nobody read " + f);
+    for (const body of out.bodies) assert.ok(!body.includes(bridge.token), "a served file carries the token");
+    assert.deepEqual(out.pair.slice(0, 4), [401, 401, 401, 401], "guessed codes are refused");
+    assert.ok(out.pair.slice(4).every((s) => s === 401 || s === 410), "then the code is burned: " + out.pair);
+    assert.equal(out.rpc, 401);
+    assert.equal((await pair(code)).status, 410, "the guesses used the owner's code up; no token was handed out");
+  } finally {
+    fs.rmSync(script, { force: true });
+  }
+});
+
+test("--port 0 serves on the port the system chose (Host and Origin checks use it)", async () => {
+  const { spawn } = require("node:child_process");
+  const { BIN } = require("./helpers");
+  const child = spawn(BIN, ["--db", bridge.db, "serve", "--dir", bridge.bridgeDir, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (d) => (log += d));
+  try {
+    const deadline = Date.now() + 20000;
+    let port = 0;
+    while (!port && Date.now() < deadline) {
+      const m = log.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) port = +m[1];
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(port > 0, "serve said its port: " + log);
+    assert.match(log, /Pairing code for the task pane: [A-Z2-9]{4}-[A-Z2-9]{4}/);
+    const { request } = require("./helpers");
+    const res = await request({ port, ca: bridge.ca, path: "/taskpane.html" });
+    assert.equal(res.status, 200, "not 421");
+  } finally {
+    child.kill("SIGTERM");
+  }
 });

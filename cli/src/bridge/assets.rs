@@ -6,7 +6,7 @@ pub struct Asset {
     pub path: &'static str,
     pub content_type: &'static str,
     pub body: &'static [u8],
-    /// HTML pages get the API token and the origin filled in; scripts get the origin only.
+    /// What is filled in when the file is served (never a secret).
     pub template: Template,
 }
 
@@ -16,12 +16,11 @@ pub enum Template {
     None,
     /// `__RAPPORT_ORIGIN__` is replaced by the bridge's origin.
     Origin,
-    /// `__RAPPORT_ORIGIN__` and `__RAPPORT_TOKEN__` are replaced (HTML only: a page's content
-    /// can be read only by scripts of its own origin, unlike a script, which any page can run).
-    OriginAndToken,
+    /// An HTML page: the origin is filled in, and it gets the pages' security policy (framed
+    /// only by Outlook, never cached).
+    Page,
 }
 
-pub const TOKEN_PLACEHOLDER: &str = "__RAPPORT_TOKEN__";
 pub const ORIGIN_PLACEHOLDER: &str = "__RAPPORT_ORIGIN__";
 
 /// The manifest template (its URLs use [`super::files::TEMPLATE_ORIGIN`]).
@@ -51,7 +50,7 @@ pub static ASSETS: &[Asset] = &[
         path: "/taskpane.html",
         content_type: HTML,
         body: include_bytes!("../../../plugin-outlook/src/taskpane.html"),
-        template: Template::OriginAndToken,
+        template: Template::Page,
     },
     Asset {
         path: "/taskpane.css",
@@ -87,7 +86,7 @@ pub static ASSETS: &[Asset] = &[
         path: "/commands.html",
         content_type: HTML,
         body: include_bytes!("../../../plugin-outlook/src/commands.html"),
-        template: Template::OriginAndToken,
+        template: Template::Page,
     },
     Asset {
         path: "/commands.js",

@@ -74,9 +74,14 @@ impl BridgeFiles {
     pub fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.xml")
     }
+    /// The current pairing code and when it expires (see [`Pairing`]).
+    pub fn pairing(&self) -> PathBuf {
+        self.dir.join("pairing.json")
+    }
     /// Every file `install` may create, for `--uninstall`.
     pub fn all(&self) -> Vec<PathBuf> {
         vec![
+            self.pairing(),
             self.ca_cert(),
             self.ca_key(),
             self.cert(),
@@ -115,16 +120,19 @@ impl BridgeFiles {
 
 /// Creates the directory readable by the user only.
 pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    // A folder that exists already (the user's choice with --dir) keeps its permissions: the
+    // secrets in it are written readable by the owner only either way.
+    if dir.is_dir() {
+        return Ok(());
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::DirBuilderExt;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {} to its owner", dir.display()))?;
     }
     #[cfg(not(unix))]
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -163,6 +171,76 @@ pub fn new_token() -> anyhow::Result<String> {
         .fill(&mut bytes)
         .map_err(|_| anyhow!("the system random number generator failed"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How long a pairing code works.
+pub const PAIRING_MINUTES: i64 = 10;
+/// Wrong codes tried before the current code stops working.
+pub const PAIRING_ATTEMPTS: u32 = 5;
+/// Letters and digits that cannot be mistaken for one another (no 0/O, 1/I/L).
+const PAIRING_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A one-time code the user types into the task pane to give it the API token. Only the
+/// owner of the bridge's folder can read it (the file is 0600, and `rapport serve` prints it
+/// on its own terminal), so only they can pair an add-in: the pages the bridge serves carry
+/// no secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pairing {
+    /// Eight characters of [`PAIRING_ALPHABET`] (40 bits), shown as `ABCD-EFGH`.
+    pub code: String,
+    /// Seconds since the epoch.
+    pub expires: i64,
+}
+
+impl Pairing {
+    /// The code as shown to the user.
+    pub fn display(&self) -> String {
+        let (a, b) = self.code.split_at(self.code.len() / 2);
+        format!("{a}-{b}")
+    }
+
+    /// Whether `typed` (any case, with or without the dash and spaces) is this code, in time.
+    pub fn accepts(&self, typed: &str, now: i64) -> bool {
+        let typed: String = typed
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        now < self.expires && super::http::same_secret(typed.as_bytes(), self.code.as_bytes())
+    }
+}
+
+/// Makes a new pairing code, valid for [`PAIRING_MINUTES`], and writes it (0600).
+pub fn new_pairing(files: &BridgeFiles, now: i64) -> anyhow::Result<Pairing> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow!("the system random number generator failed"))?;
+    let code = bytes
+        .iter()
+        .map(|b| PAIRING_ALPHABET[usize::from(*b) % PAIRING_ALPHABET.len()] as char)
+        .collect();
+    let pairing = Pairing {
+        code,
+        expires: now + PAIRING_MINUTES * 60,
+    };
+    let json = serde_json::to_vec(&pairing).context("cannot encode the pairing code")?;
+    write_file(&files.pairing(), &json, true)?;
+    Ok(pairing)
+}
+
+impl BridgeFiles {
+    /// The current pairing code, if one was made and not used up.
+    pub fn read_pairing(&self) -> Option<Pairing> {
+        let bytes = fs::read(self.pairing()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Uses up the current pairing code.
+    pub fn remove_pairing(&self) {
+        let _ = fs::remove_file(self.pairing());
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.

@@ -3,7 +3,9 @@
 //! Every request passes, in order: Host must be `localhost:PORT` or `127.0.0.1:PORT` (421
 //! otherwise: DNS rebinding sends the attacker's name); an Origin header, when present, must be
 //! this server's own origin (403); API calls need the per-install token (401) and a JSON body of
-//! at most [`MAX_BODY`] bytes (413). CORS answers echo only the bridge's own origin, never `*`.
+//! at most [`MAX_BODY`] bytes (413), read within [`BODY_DEADLINE`] (408). `POST /api/pair`
+//! trades the one-time pairing code for the token (see [`super::files::Pairing`]); no page or
+//! script carries a secret. CORS answers echo only the bridge's own origin, never `*`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -22,7 +24,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use super::assets::{self, ORIGIN_PLACEHOLDER, TOKEN_PLACEHOLDER, Template};
+use super::assets::{self, ORIGIN_PLACEHOLDER, Template};
+use super::files::{BridgeFiles, PAIRING_ATTEMPTS};
 
 /// Largest API request body. A captured message is sent as its headers (the add-in drops bodies
 /// of large messages), so this is generous.
@@ -31,12 +34,24 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// sees the answer instead of a connection reset.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 const MAX_CONNECTIONS: usize = 64;
+/// How long a client may take to send a request body: slow senders cannot hold connections.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
+/// Largest pairing request (`{"code": "ABCD-EFGH"}`).
+const MAX_PAIR_BODY: usize = 1024;
+/// Who may frame the pages: Outlook on the web and the Office hosts that show task panes.
+const PAGE_FRAME_ANCESTORS: &str = "frame-ancestors 'self' https://outlook.office.com \
+     https://outlook.office365.com https://outlook.live.com https://*.outlook.com \
+     https://*.office.com https://*.office365.com https://*.officeapps.live.com";
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What every request handler shares.
 pub struct State {
     pub engine: Arc<Engine>,
-    pub token: String,
+    /// The token and the pairing code are read from here on each use, so
+    /// `rapport install outlook --new-token` or `--pair` take effect without a restart.
+    pub files: BridgeFiles,
+    /// Wrong pairing codes tried against the current code.
+    pub pair_failures: std::sync::Mutex<(String, u32)>,
     pub port: u16,
     /// `https://localhost:PORT`, the origin the manifest names.
     pub origin: String,
@@ -85,12 +100,19 @@ fn secure_headers(h: &mut HeaderMap) {
     if !h.contains_key(CORP) {
         h.insert(CORP, HeaderValue::from_static("same-origin"));
     }
+    // Nothing but a page may be framed, and pages only by Outlook (set in `route`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+    }
 }
 
 const CORP: &str = "Cross-Origin-Resource-Policy";
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -207,7 +229,7 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
         },
     };
     let path = req.uri().path().to_string();
-    if path == "/api/rpc" {
+    if path == "/api/rpc" || path == "/api/pair" {
         return api(req, state, origin).await;
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -237,14 +259,9 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
     };
     let body: Bytes = match asset.template {
         Template::None => Bytes::from_static(asset.body),
-        Template::Origin | Template::OriginAndToken => {
-            let mut s =
-                String::from_utf8_lossy(asset.body).replace(ORIGIN_PLACEHOLDER, &state.origin);
-            if asset.template == Template::OriginAndToken {
-                s = s.replace(TOKEN_PLACEHOLDER, &state.token);
-            }
-            Bytes::from(s)
-        }
+        Template::Origin | Template::Page => Bytes::from(
+            String::from_utf8_lossy(asset.body).replace(ORIGIN_PLACEHOLDER, &state.origin),
+        ),
     };
     let mut r = Response::new(Full::new(if req.method() == Method::HEAD {
         Bytes::new()
@@ -256,18 +273,17 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
         header::CONTENT_TYPE,
         HeaderValue::from_static(asset.content_type),
     );
-    if asset.template == Template::OriginAndToken {
-        // The page carries the token: never cache it, never let it be read cross-origin.
+    if asset.template == Template::Page {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com; \
-                 connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                 frame-src https://appsforoffice.microsoft.com; object-src 'none'; base-uri 'none'; \
-                 form-action 'none'",
-            ),
+        let policy = format!(
+            "default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com; \
+             connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             frame-src https://appsforoffice.microsoft.com; object-src 'none'; base-uri 'none'; \
+             form-action 'none'; {PAGE_FRAME_ANCESTORS}"
         );
+        if let Ok(v) = HeaderValue::from_str(&policy) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
     } else {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
@@ -320,7 +336,11 @@ async fn api(req: Request<Incoming>, state: &State, origin: Option<String>) -> R
         cors(&mut r, &origin);
         return r;
     }
-    let mut r = api_call(req, state).await;
+    let mut r = if req.uri().path() == "/api/pair" {
+        pair_call(req, state).await
+    } else {
+        api_call(req, state).await
+    };
     cors(&mut r, &origin);
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -334,11 +354,14 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
             .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
         return r;
     }
-    let authorised = bearer(req.headers()).is_some_and(|t| same_secret(t, state.token.as_bytes()));
+    let token = state.files.read_token().ok();
+    let authorised = bearer(req.headers())
+        .zip(token.as_deref())
+        .is_some_and(|(t, token)| same_secret(t, token.as_bytes()));
     if !authorised {
         let mut r = text(
             StatusCode::UNAUTHORIZED,
-            "missing or wrong token (the task pane gets it from this server's page)",
+            "missing or wrong token (pair the task pane with the code `rapport serve` shows)",
         );
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -347,16 +370,7 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
         drain(req.into_body()).await;
         return r;
     }
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
+    if !is_json(&req) {
         drain(req.into_body()).await;
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -372,15 +386,9 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
         drain(req.into_body()).await;
         return too_large();
     }
-    let body = match read_limited(req.into_body()).await {
+    let body = match read_limited(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
-        Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
-        Err(_) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            );
-        }
+        Err(refused) => return refused,
     };
     let engine = state.engine.clone();
     let ctx = RpcContext {
@@ -407,6 +415,116 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
     }
 }
 
+fn is_json(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        })
+}
+
+/// A JSON error answer of the pairing endpoint: `{"error": {"code", "message"}}`.
+fn pair_error(status: StatusCode, code: &str, message: &str) -> Resp {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// `POST /api/pair {"code": "ABCD-EFGH"}` → `{"token": "..."}`: the one-time pairing code (only
+/// the bridge's owner can see it) for the API token. A code works once, for ten minutes, and
+/// stops working after [`PAIRING_ATTEMPTS`] wrong tries.
+async fn pair_call(req: Request<Incoming>, state: &State) -> Resp {
+    if req.method() != Method::POST {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "POST a pairing code here");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return r;
+    }
+    if !is_json(&req) {
+        drain(req.into_body()).await;
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/json",
+        );
+    }
+    let body = match read_limited(req.into_body(), MAX_PAIR_BODY).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
+    let typed = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned));
+    let Some(typed) = typed else {
+        return pair_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInput",
+            "send {\"code\": \"ABCD-EFGH\"}",
+        );
+    };
+    let no_code = "no pairing code is waiting: run `rapport install outlook --pair` (or restart \
+                   `rapport serve`) and type the code it shows";
+    let Some(pairing) = state.files.read_pairing() else {
+        return pair_error(StatusCode::GONE, "NoCode", no_code);
+    };
+    let now = rapport_core::time::now();
+    if now >= pairing.expires {
+        state.files.remove_pairing();
+        return pair_error(StatusCode::GONE, "NoCode", no_code);
+    }
+    if pairing.accepts(&typed, now) {
+        state.files.remove_pairing();
+        return match state.files.read_token() {
+            Ok(token) => {
+                tracing::info!("an add-in paired with the bridge");
+                let body = serde_json::json!({ "token": token }).to_string();
+                let mut r = Response::new(Full::new(Bytes::from(body)));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            Err(e) => pair_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal",
+                &format!("{e:#}"),
+            ),
+        };
+    }
+    let tries = match state.pair_failures.lock() {
+        Ok(mut failures) => {
+            if failures.0 != pairing.code {
+                *failures = (pairing.code.clone(), 0);
+            }
+            failures.1 += 1;
+            failures.1
+        }
+        Err(_) => PAIRING_ATTEMPTS,
+    };
+    if tries >= PAIRING_ATTEMPTS {
+        state.files.remove_pairing();
+        return pair_error(
+            StatusCode::UNAUTHORIZED,
+            "WrongCode",
+            "wrong code, too many times: that code no longer works; run `rapport install outlook \
+             --pair` for a new one",
+        );
+    }
+    pair_error(
+        StatusCode::UNAUTHORIZED,
+        "WrongCode",
+        "wrong pairing code: type the code `rapport serve` (or `rapport install outlook --pair`) shows",
+    )
+}
+
 fn too_large() -> Resp {
     let mut r = text(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -417,22 +535,35 @@ fn too_large() -> Resp {
     r
 }
 
-/// Reads a body of at most [`MAX_BODY`] bytes. A longer one is drained (see [`drain`]) and
-/// answered 413.
-async fn read_limited(mut body: Incoming) -> Result<Bytes, StatusCode> {
+/// Reads a body of at most `limit` bytes within [`BODY_DEADLINE`]. A longer one is drained
+/// (see [`drain`]) and answered 413; one too slow is answered 408.
+async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, Resp> {
+    let deadline = tokio::time::Instant::now() + BODY_DEADLINE;
     let mut buf: Vec<u8> = Vec::new();
     loop {
-        match body.frame().await {
-            None => return Ok(Bytes::from(buf)),
-            Some(Err(e)) => {
-                tracing::debug!(error = %e, "reading a request body failed");
-                return Err(StatusCode::BAD_REQUEST);
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                let mut r = text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body came too slowly",
+                );
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return Err(r);
             }
-            Some(Ok(frame)) => {
+            Ok(None) => return Ok(Bytes::from(buf)),
+            Ok(Some(Err(e))) => {
+                tracing::debug!(error = %e, "reading a request body failed");
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                ));
+            }
+            Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    if buf.len() + data.len() > MAX_BODY {
+                    if buf.len() + data.len() > limit {
                         drain(body).await;
-                        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+                        return Err(too_large());
                     }
                     buf.extend_from_slice(data);
                 }

@@ -3,12 +3,13 @@
 //! The add-in (plugin-outlook/) is served by this bridge over HTTPS from 127.0.0.1, and talks
 //! to the same origin's `POST /api/rpc` with the RPC protocol of `rapport_core::rpc`.
 //!
-//! How the task pane gets the API token: the bridge writes it into the task pane's HTML
-//! (`<meta name="rapport-token">`) when it serves the page. Only scripts of the page's own origin
-//! can read a page's content; another site can load the page in a frame or fetch it, but
-//! cannot read it (same-origin policy, and CORS never allows it), and a DNS-rebinding page
-//! fails the Host check and the certificate. Scripts are different: any site can run
-//! `<script src=…>` from us, so no script carries the token.
+//! How the task pane gets the API token: by pairing. `rapport serve` (and `rapport install
+//! outlook --pair`) shows a one-time code, valid ten minutes, that only the owner of the
+//! bridge's folder can see (its file is 0600); the user types it once into the pane, which
+//! trades it for the token at `POST /api/pair` and keeps the token in the add-in's roaming
+//! settings. No page or script the bridge serves carries a secret, so another local account
+//! that can reach 127.0.0.1 gets nothing by asking. `rapport install outlook --new-token`
+//! rotates the token (panes then ask to pair again).
 
 mod assets;
 pub(crate) mod files;
@@ -57,6 +58,12 @@ pub struct InstallArgs {
     /// Make a new certificate authority, certificate and token even if they exist
     #[arg(long)]
     pub renew: bool,
+    /// Show a new pairing code for the task pane (valid 10 minutes, works once)
+    #[arg(long)]
+    pub pair: bool,
+    /// Replace the API token: paired panes must pair again
+    #[arg(long)]
+    pub new_token: bool,
 }
 
 fn files_for(dir: &Option<PathBuf>) -> BridgeFiles {
@@ -79,7 +86,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let port = args.port.unwrap_or(config.port);
-    let token = files.read_token()?;
+    files.read_token()?;
     let certs = CertificateDer::pem_file_iter(files.cert())
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| {
@@ -121,14 +128,6 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let engine = Arc::new(ctx.engine()?);
-    let state = Arc::new(http::State {
-        engine,
-        token,
-        port,
-        origin: origin_for(port),
-        // A server runs for days: "now" is the clock unless a fixed one is asked for.
-        now: std::env::var_os("RAPPORT_NOW").map(|_| ctx.now),
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -144,12 +143,32 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 anyhow!("cannot listen on 127.0.0.1:{port}: {e}")
             }
         })?;
+        // `--port 0` asks the system for a free port: the Host and Origin checks use that one.
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .context("cannot read the listening port")?;
+        let pairing = files::new_pairing(&files, rapport_core::time::now())?;
         if !ctx.quiet {
             eprintln!(
                 "Rapport bridge for Outlook: {}/taskpane.html (listening on 127.0.0.1:{port} only; Ctrl-C stops it)",
                 origin_for(port)
             );
+            eprintln!(
+                "Pairing code for the task pane: {} (type it once in Outlook's Rapport pane; valid {} minutes, works once; `rapport install outlook --pair` makes a new one)",
+                pairing.display(),
+                files::PAIRING_MINUTES
+            );
         }
+        let state = Arc::new(http::State {
+            engine,
+            files,
+            pair_failures: std::sync::Mutex::new((String::new(), 0)),
+            port,
+            origin: origin_for(port),
+            // A server runs for days: "now" is the clock unless a fixed one is asked for.
+            now: std::env::var_os("RAPPORT_NOW").map(|_| ctx.now),
+        });
         http::run(
             listener,
             tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
@@ -213,7 +232,7 @@ pub fn install(ctx: &Ctx, args: InstallArgs) -> anyhow::Result<ExitCode> {
         leaf.not_after
     };
 
-    if args.renew || files.read_token().is_err() {
+    if args.renew || args.new_token || files.read_token().is_err() {
         files::write_file(&files.token(), files::new_token()?.as_bytes(), true)?;
         made.push("token");
     }
@@ -232,9 +251,14 @@ pub fn install(ctx: &Ctx, args: InstallArgs) -> anyhow::Result<ExitCode> {
         false,
     )?;
 
+    let pairing = if args.pair || made.contains(&"token") {
+        Some(files::new_pairing(&files, now)?)
+    } else {
+        None
+    };
     if ctx.json {
         crate::fmt::json(&serde_json::json!({
-            "dir": files.dir.display().to_string(),
+            "pairing_code": pairing.as_ref().map(files::Pairing::display),
             "port": port,
             "origin": origin,
             "ca_certificate": files.ca_cert().display().to_string(),
@@ -246,6 +270,13 @@ pub fn install(ctx: &Ctx, args: InstallArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     print_install_steps(&files, &origin, &ca_name, &made, ca_is_new);
+    if let Some(p) = pairing {
+        println!(
+            "\nPairing code for the task pane: {} (valid {} minutes, works once). `rapport serve` shows a new one each time it starts.",
+            p.display(),
+            files::PAIRING_MINUTES
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -296,6 +327,10 @@ for those, use the Thunderbird extension, `rapport import` or `rapport sync`.
    Add from File, and choose:
      {manifest}
    Classic Outlook may take up to 24 hours to show it.
+
+4. Pair the pane: open a message, choose Rapport > History, and type the pairing code that
+   `rapport serve` shows when it starts (or `rapport install outlook --pair`). Once per
+   mailbox; `rapport install outlook --new-token` makes every pane pair again.
 
 In Outlook on the web (Chrome, Edge) the browser may ask to let Outlook reach "devices on your
 local network": allow it, or the task pane says that access was denied and how to allow it."#,

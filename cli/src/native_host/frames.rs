@@ -105,6 +105,6 @@ pub(super) fn error_frame(id: &Value, code: &str, message: &str) -> Vec<u8> {
 pub(super) fn request_id(frame: &[u8]) -> Value {
     serde_json::from_slice::<Value>(frame)
         .ok()
-        .and_then(|v| v.get("id").cloned())
+        .and_then(|v| rapport_core::rpc::echoed_id(&v).ok())
         .unwrap_or(Value::Null)
 }
