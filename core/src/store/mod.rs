@@ -123,6 +123,32 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A failure that a full disk causes when a WAL database is opened (the log and its index
+/// cannot be created or grown).
+fn out_of_space(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Storage(inner) if matches!(
+            inner.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+        )
+    )
+}
+
+/// A path as the path part of an SQLite `file:` URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn is_corruption(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -142,6 +168,15 @@ impl Store {
                 path.display()
             )));
         }
+        match Self::open_writable(path) {
+            Err(e) if out_of_space(&e) && path.is_file() => {
+                Self::open_on_full_disk(path).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    fn open_writable(path: &Path) -> Result<Store> {
         let conn = Connection::open(path).map_err(|e| Self::open_error(path, e))?;
         let mut store = Store {
             conn,
@@ -150,6 +185,46 @@ impl Store {
         store.configure().map_err(|e| store.classify(e))?;
         store.migrate().map_err(|e| store.classify(e))?;
         store.repair_indexes().map_err(|e| store.classify(e))?;
+        Ok(store)
+    }
+
+    /// With the disk full, SQLite cannot make the files a normal (WAL) connection needs, so
+    /// even reading fails. Reading still works on the database file alone, opened immutable and
+    /// read-only: what is in it is shown; writes fail (with SQLite's "readonly database").
+    /// Changes still in the write-ahead log, if any, are not seen, and a warning says so.
+    fn open_on_full_disk(path: &Path) -> Result<Store> {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let conn = Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Self::open_error(path, e))?;
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version = store.schema_version()?;
+        if version != SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let unseen = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+        tracing::warn!(
+            "the disk holding {} is full: opened read-only{}; free some space to write again",
+            path.display(),
+            if unseen {
+                " (the latest changes, still in the write-ahead log, are not shown)"
+            } else {
+                ""
+            }
+        );
         Ok(store)
     }
 
