@@ -333,3 +333,31 @@ test("--port 0 serves on the port the system chose (Host and Origin checks use i
     child.kill("SIGTERM");
   }
 });
+
+test("64 slow uploads cannot hold the bridge: their bodies time out (408) and it serves again", { timeout: 90000 }, async () => {
+  const https = require("node:https");
+  const slow = [];
+  for (let i = 0; i < 64; i++) {
+    slow.push(
+      new Promise((resolve) => {
+        const req = https.request(
+          { host: "127.0.0.1", servername: "localhost", port: bridge.port, ca: bridge.ca, method: "POST", path: "/api/rpc", agent: false, headers: { ...auth(), "Content-Length": "100000" } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode));
+          }
+        );
+        req.on("error", () => resolve(0));
+        req.write("{"); // and then nothing more
+      })
+    );
+  }
+  const started = Date.now();
+  const res = await bridge.request({ method: "POST", path: "/api/rpc", headers: auth(), body: rpcBody("stats") });
+  assert.equal(res.status, 200);
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(seconds < 60, "served after " + seconds + " s");
+  const statuses = await Promise.all(slow);
+  assert.ok(statuses.every((s) => s === 408 || s === 0), "slow bodies are cut off: " + statuses);
+  assert.ok(statuses.some((s) => s === 408), "answered 408");
+});
