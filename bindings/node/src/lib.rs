@@ -14,6 +14,10 @@ mod error;
 mod import;
 mod rapport;
 mod types;
+/// The operations both bindings share (`bindings/api/ops.rs`).
+mod ops {
+    include!("../../api/ops.rs");
+}
 
 #[napi_derive::module_init]
 fn init() {

@@ -2,7 +2,6 @@
 //! promise and runs on a worker thread, so the event loop stays free; a closed handle rejects
 //! with code `Closed`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +16,7 @@ use crate::import::{CancelToken, ImportJob, ProgressCallback};
 
 /// The sync progress callback.
 type SyncProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, napi::Status, false>;
+use crate::ops;
 use crate::types::*;
 
 /// An open Rapport database.
@@ -144,13 +144,8 @@ impl Rapport {
         sent: Option<bool>,
     ) -> Reply<Captured> {
         let raw = raw.to_vec();
-        let source = core::SourceRef::try_from(source);
         let sent = sent.unwrap_or(false);
-        self.run(move |e| {
-            e.capture_with(&raw, &source?, sent, core::time::now())
-                .map(Captured::from)
-        })
-        .await
+        self.run(move |e| ops::ingest(e, &raw, source, sent)).await
     }
 
     /// For each Message-ID (with or without angle brackets), whether it is stored.
@@ -199,8 +194,7 @@ impl Rapport {
     /// The user's own addresses, and candidates seen in Sent folders.
     #[napi(ts_return_type = "Promise<Array<Identity>>")]
     pub async fn identities(&self) -> Reply<Vec<Identity>> {
-        self.run(|e| Ok(e.identities()?.into_iter().map(Identity::from).collect()))
-            .await
+        self.run(ops::identities).await
     }
 
     /// Adds (or confirms) one of the user's addresses; directions and contacts are recomputed.
@@ -220,7 +214,7 @@ impl Rapport {
     /// `sent-and-received` or `none`.
     #[napi(ts_return_type = "Promise<'sent-only' | 'sent-and-received' | 'none'>")]
     pub async fn policy(&self) -> Reply<String> {
-        self.run(|e| Ok(e.policy()?.as_str().to_string())).await
+        self.run(ops::policy).await
     }
 
     /// Sets the contact policy and recomputes contacts.
@@ -229,14 +223,13 @@ impl Rapport {
         &self,
         #[napi(ts_arg_type = "'sent-only' | 'sent-and-received' | 'none'")] policy: String,
     ) -> Reply<()> {
-        self.run(move |e| e.set_policy(policy.parse()?)).await
+        self.run(move |e| ops::set_policy(e, &policy)).await
     }
 
     /// Block and allow rules.
     #[napi(ts_return_type = "Promise<Array<Rule>>")]
     pub async fn rules(&self) -> Reply<Vec<Rule>> {
-        self.run(|e| Ok(e.rules()?.into_iter().map(Rule::from).collect()))
-            .await
+        self.run(ops::rules).await
     }
 
     /// Never (`block`) or always (`allow`) make a contact from an address or a domain.
@@ -247,8 +240,7 @@ impl Rapport {
         #[napi(ts_arg_type = "'block' | 'allow'")] action: String,
         pattern: String,
     ) -> Reply<String> {
-        self.run(move |e| e.add_rule(action.parse()?, &pattern))
-            .await
+        self.run(move |e| ops::add_rule(e, &action, &pattern)).await
     }
 
     /// Removes a rule by pattern or number; resolves to the removed patterns, rejects with
@@ -263,21 +255,13 @@ impl Rapport {
     /// Counts over the whole database.
     #[napi(ts_return_type = "Promise<Stats>")]
     pub async fn stats(&self) -> Reply<Stats> {
-        self.run(|e| e.stats().map(Stats::from)).await
+        self.run(ops::stats).await
     }
 
     /// Contacts, filtered and sorted (default: most recent contact first, 50 at most).
     #[napi(ts_return_type = "Promise<Array<Contact>>")]
     pub async fn contacts(&self, query: Option<ContactQuery>) -> Reply<Vec<Contact>> {
-        let q = query.unwrap_or_default().to_core();
-        self.run(move |e| {
-            let (q, now) = q?;
-            Ok(e.contacts(&q, now)?
-                .into_iter()
-                .map(Contact::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::contacts(e, query)).await
     }
 
     /// One contact by any of its addresses (or its number). Rejects with `NotFound`.
@@ -288,11 +272,8 @@ impl Rapport {
         address_or_id: String,
         now: Option<String>,
     ) -> Reply<ContactDetail> {
-        self.run(move |e| {
-            let now = now_of(now.as_deref())?;
-            e.contact(&address_or_id, now).map(ContactDetail::from)
-        })
-        .await
+        self.run(move |e| ops::contact(e, &address_or_id, now.as_deref()))
+            .await
     }
 
     /// A contact's messages, newest first (default 50).
@@ -302,25 +283,14 @@ impl Rapport {
         address_or_id: String,
         limit: Option<u32>,
     ) -> Reply<Vec<TimelineEntry>> {
-        let limit = limit.map_or(50, |n| n as usize);
-        self.run(move |e| {
-            Ok(e.timeline(&address_or_id, limit)?
-                .into_iter()
-                .map(TimelineEntry::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::timeline(e, &address_or_id, limit))
+            .await
     }
 
     /// Threads, most recent first.
     #[napi(ts_return_type = "Promise<Array<Thread>>")]
     pub async fn threads(&self, query: Option<ThreadQuery>) -> Reply<Vec<Thread>> {
-        let q = query.unwrap_or_default().to_core();
-        self.run(move |e| {
-            let (q, now) = q?;
-            Ok(e.threads(&q, now)?.into_iter().map(Thread::from).collect())
-        })
-        .await
+        self.run(move |e| ops::threads(e, query)).await
     }
 
     /// One thread by its number or by the Message-ID of any of its messages.
@@ -330,25 +300,15 @@ impl Rapport {
         id_or_message_id: String,
         now: Option<String>,
     ) -> Reply<ThreadDetail> {
-        self.run(move |e| {
-            let now = now_of(now.as_deref())?;
-            e.thread(&id_or_message_id, now).map(ThreadDetail::from)
-        })
-        .await
+        self.run(move |e| ops::thread(e, &id_or_message_id, now.as_deref()))
+            .await
     }
 
     /// Threads waiting on the user (`me`: the last person message is theirs, unanswered) and
     /// on their contacts (`them`: the user's last message is older than the grace days).
     #[napi(ts_return_type = "Promise<Array<AwaitingItem>>")]
     pub async fn awaiting(&self, query: Option<AwaitingQuery>) -> Reply<Vec<AwaitingItem>> {
-        let q = query.unwrap_or_default().to_core();
-        self.run(move |e| {
-            Ok(e.awaiting(&q?)?
-                .into_iter()
-                .map(AwaitingItem::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::awaiting(e, query)).await
     }
 
     /// Contacts with a cadence whose last two-way contact is older than the cadence, most
@@ -359,48 +319,26 @@ impl Rapport {
         limit: Option<u32>,
         now: Option<String>,
     ) -> Reply<Vec<NeglectedItem>> {
-        let limit = limit.map_or(50, |n| n as usize);
-        self.run(move |e| {
-            let now = now_of(now.as_deref())?;
-            Ok(e.neglected(now, limit)?
-                .into_iter()
-                .map(NeglectedItem::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::neglected(e, limit, now.as_deref()))
+            .await
     }
 
     /// Full-text search over contacts, addresses and subjects (default 20 hits).
     #[napi(ts_return_type = "Promise<Array<SearchHit>>")]
     pub async fn search(&self, text: String, limit: Option<u32>) -> Reply<Vec<SearchHit>> {
-        let limit = limit.map_or(20, |n| n as usize);
-        self.run(move |e| {
-            Ok(e.search(&text, limit)?
-                .into_iter()
-                .map(SearchHit::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::search(e, &text, limit)).await
     }
 
     /// Why an address is, or is not, a contact.
     #[napi(ts_return_type = "Promise<Explanation>")]
     pub async fn explain(&self, address: String) -> Reply<Explanation> {
-        self.run(move |e| e.explain(&address).map(Explanation::from))
-            .await
+        self.run(move |e| ops::explain(e, &address)).await
     }
 
     /// Inputs that were not stored, with the reason (default 50).
     #[napi(ts_return_type = "Promise<Array<SkipRecord>>")]
     pub async fn skipped_inputs(&self, limit: Option<u32>) -> Reply<Vec<SkipRecord>> {
-        let limit = limit.map_or(50, |n| n as usize);
-        self.run(move |e| {
-            Ok(e.skipped_inputs(limit)?
-                .into_iter()
-                .map(SkipRecord::from)
-                .collect())
-        })
-        .await
+        self.run(move |e| ops::skipped_inputs(e, limit)).await
     }
 
     // ----- contact settings -----
@@ -433,15 +371,8 @@ impl Rapport {
         #[napi(ts_arg_type = "'csv' | 'vcard' | 'json' | 'ical'")] format: String,
         now: Option<String>,
     ) -> Reply<String> {
-        self.run(move |e| {
-            let format = format.parse::<core::ExportFormat>()?;
-            let now = now_of(now.as_deref())?;
-            let mut out = Vec::new();
-            e.export(format, &mut out, now)?;
-            String::from_utf8(out)
-                .map_err(|_| core::Error::Internal("the export is not UTF-8".into()))
-        })
-        .await
+        self.run(move |e| ops::export_to_string(e, &format, now.as_deref()))
+            .await
     }
 
     /// Like {@link Rapport.exportToString}, writing to the file at `path` (replaced if it
@@ -453,19 +384,7 @@ impl Rapport {
         path: String,
         now: Option<String>,
     ) -> Reply<i64> {
-        self.run(move |e| {
-            let format = format.parse::<core::ExportFormat>()?;
-            let now = now_of(now.as_deref())?;
-            let io = |source| core::Error::Io {
-                path: PathBuf::from(&path),
-                source,
-            };
-            let file = std::fs::File::create(&path).map_err(io)?;
-            let mut out = std::io::BufWriter::new(file);
-            let n = e.export(format, &mut out, now)?;
-            out.flush().map_err(io)?;
-            Ok(i64::try_from(n).unwrap_or(i64::MAX))
-        })
-        .await
+        self.run(move |e| ops::export_to_file(e, &format, &path, now.as_deref()))
+            .await
     }
 }

@@ -10,11 +10,10 @@ PYTHONPATH=target/bindings/python).
 """
 
 import argparse
-import asyncio
 import json
-import sys
 
-from rapport_ffi import AwaitingQuery, ContactQuery, Rapport, RapportError
+from _example import run
+from rapport_ffi import AwaitingQuery, ContactQuery, Rapport
 
 
 def plain(record):
@@ -55,8 +54,4 @@ if __name__ == "__main__":
     p.add_argument("--me", action="append", default=[])
     p.add_argument("--now")
     p.add_argument("--json")
-    try:
-        asyncio.run(main(p.parse_args()))
-    except RapportError as e:
-        print(f"error ({type(e).__name__}): {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main, p)

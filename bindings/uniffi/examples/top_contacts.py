@@ -8,10 +8,10 @@ Without --db the database is a temporary in-memory one. Needs PYTHONPATH=target/
 """
 
 import argparse
-import asyncio
 import sys
 
-from rapport_ffi import ContactQuery, ImportProgressListener, Rapport, RapportError
+from _example import run
+from rapport_ffi import ContactQuery, ImportProgressListener, Rapport
 
 
 class Progress(ImportProgressListener):
@@ -47,8 +47,4 @@ if __name__ == "__main__":
     p.add_argument("--me", action="append", default=[])
     p.add_argument("--db")
     p.add_argument("--limit", type=int, default=10)
-    try:
-        asyncio.run(main(p.parse_args()))
-    except RapportError as e:
-        print(f"error ({type(e).__name__}): {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main, p)

@@ -9,10 +9,10 @@ Needs PYTHONPATH=target/bindings/python.
 """
 
 import argparse
-import asyncio
 import sys
 
-from rapport_ffi import AwaitingQuery, Rapport, RapportError
+from _example import run
+from rapport_ffi import AwaitingQuery, Rapport
 
 
 async def main(args):
@@ -41,8 +41,4 @@ if __name__ == "__main__":
     p.add_argument("paths", nargs="*")
     p.add_argument("--me", action="append", default=[])
     p.add_argument("--db")
-    try:
-        asyncio.run(main(p.parse_args()))
-    except RapportError as e:
-        print(f"error ({type(e).__name__}): {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main, p)

@@ -12,6 +12,10 @@ mod error;
 mod handoff;
 mod rapport;
 mod types;
+/// The operations both bindings share (`bindings/api/ops.rs`).
+mod ops {
+    include!("../../api/ops.rs");
+}
 
 pub use error::RapportError;
 pub use rapport::{CancelToken, ImportProgressListener, Rapport, SyncProgressListener};

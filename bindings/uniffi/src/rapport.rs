@@ -2,7 +2,6 @@
 //! runs on a worker thread (Python coroutines, Kotlin suspend functions, Swift async); a closed
 //! handle fails with `RapportError.Closed`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -11,6 +10,7 @@ use rapport_core::{self as core, Engine};
 
 use crate::error::RapportError;
 use crate::handoff;
+use crate::ops;
 use crate::types::*;
 
 type Reply<T> = Result<T, RapportError>;
@@ -184,12 +184,7 @@ impl Rapport {
     /// identity candidate. Fails with `InvalidInput` for bytes that are not a message.
     #[uniffi::method(default(sent = false))]
     pub async fn ingest(&self, raw: Vec<u8>, source: SourceRef, sent: bool) -> Reply<Captured> {
-        let source = core::SourceRef::try_from(source);
-        run(&self.engine, move |e| {
-            e.capture_with(&raw, &source?, sent, core::time::now())
-                .map(Captured::from)
-        })
-        .await
+        run(&self.engine, move |e| ops::ingest(e, &raw, source, sent)).await
     }
 
     /// For each Message-ID (with or without angle brackets), whether it is stored.
@@ -234,10 +229,7 @@ impl Rapport {
 
     /// The user's own addresses, and candidates seen in Sent folders.
     pub async fn identities(&self) -> Reply<Vec<Identity>> {
-        run(&self.engine, |e| {
-            Ok(e.identities()?.into_iter().map(Identity::from).collect())
-        })
-        .await
+        run(&self.engine, ops::identities).await
     }
 
     /// Adds (or confirms) one of the user's addresses; directions and contacts are recomputed.
@@ -254,27 +246,24 @@ impl Rapport {
     /// Whether received-only correspondents become contacts: `sent-only` (the default),
     /// `sent-and-received` or `none`.
     pub async fn policy(&self) -> Reply<String> {
-        run(&self.engine, |e| Ok(e.policy()?.as_str().to_string())).await
+        run(&self.engine, ops::policy).await
     }
 
     /// Sets the contact policy (`sent-only`, `sent-and-received` or `none`) and recomputes
     /// contacts.
     pub async fn set_policy(&self, policy: String) -> Reply<()> {
-        run(&self.engine, move |e| e.set_policy(policy.parse()?)).await
+        run(&self.engine, move |e| ops::set_policy(e, &policy)).await
     }
 
     /// Block and allow rules.
     pub async fn rules(&self) -> Reply<Vec<Rule>> {
-        run(&self.engine, |e| {
-            Ok(e.rules()?.into_iter().map(Rule::from).collect())
-        })
-        .await
+        run(&self.engine, ops::rules).await
     }
 
     /// Never (`block`) or always (`allow`) make a contact from an address or a domain.
     /// Returns the normalised pattern.
     pub async fn add_rule(&self, action: String, pattern: String) -> Reply<String> {
-        run(&self.engine, move |e| e.add_rule(action.parse()?, &pattern)).await
+        run(&self.engine, move |e| ops::add_rule(e, &action, &pattern)).await
     }
 
     /// Removes a rule by pattern or number; returns the removed patterns, fails with
@@ -287,21 +276,13 @@ impl Rapport {
 
     /// Counts over the whole database.
     pub async fn stats(&self) -> Reply<Stats> {
-        run(&self.engine, |e| e.stats().map(Stats::from)).await
+        run(&self.engine, ops::stats).await
     }
 
     /// Contacts, filtered and sorted (default: most recent contact first, 50 at most).
     #[uniffi::method(default(query = None))]
     pub async fn contacts(&self, query: Option<ContactQuery>) -> Reply<Vec<Contact>> {
-        let q = query.unwrap_or_default().to_core();
-        run(&self.engine, move |e| {
-            let (q, now) = q?;
-            Ok(e.contacts(&q, now)?
-                .into_iter()
-                .map(Contact::from)
-                .collect())
-        })
-        .await
+        run(&self.engine, move |e| ops::contacts(e, query)).await
     }
 
     /// One contact by any of its addresses (or its number). Fails with `NotFound`. `now`
@@ -313,8 +294,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<ContactDetail> {
         run(&self.engine, move |e| {
-            let now = now_of(now.as_deref())?;
-            e.contact(&address_or_id, now).map(ContactDetail::from)
+            ops::contact(e, &address_or_id, now.as_deref())
         })
         .await
     }
@@ -326,12 +306,8 @@ impl Rapport {
         address_or_id: String,
         limit: Option<u32>,
     ) -> Reply<Vec<TimelineEntry>> {
-        let limit = limit.map_or(50, |n| n as usize);
         run(&self.engine, move |e| {
-            Ok(e.timeline(&address_or_id, limit)?
-                .into_iter()
-                .map(TimelineEntry::from)
-                .collect())
+            ops::timeline(e, &address_or_id, limit)
         })
         .await
     }
@@ -339,12 +315,7 @@ impl Rapport {
     /// Threads, most recent first.
     #[uniffi::method(default(query = None))]
     pub async fn threads(&self, query: Option<ThreadQuery>) -> Reply<Vec<Thread>> {
-        let q = query.unwrap_or_default().to_core();
-        run(&self.engine, move |e| {
-            let (q, now) = q?;
-            Ok(e.threads(&q, now)?.into_iter().map(Thread::from).collect())
-        })
-        .await
+        run(&self.engine, move |e| ops::threads(e, query)).await
     }
 
     /// One thread by its number or by the Message-ID of any of its messages.
@@ -355,8 +326,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<ThreadDetail> {
         run(&self.engine, move |e| {
-            let now = now_of(now.as_deref())?;
-            e.thread(&id_or_message_id, now).map(ThreadDetail::from)
+            ops::thread(e, &id_or_message_id, now.as_deref())
         })
         .await
     }
@@ -365,14 +335,7 @@ impl Rapport {
     /// on their contacts (`them`: the user's last message is older than the grace days).
     #[uniffi::method(default(query = None))]
     pub async fn awaiting(&self, query: Option<AwaitingQuery>) -> Reply<Vec<AwaitingItem>> {
-        let q = query.unwrap_or_default().to_core();
-        run(&self.engine, move |e| {
-            Ok(e.awaiting(&q?)?
-                .into_iter()
-                .map(AwaitingItem::from)
-                .collect())
-        })
-        .await
+        run(&self.engine, move |e| ops::awaiting(e, query)).await
     }
 
     /// Contacts with a cadence whose last two-way contact is older than the cadence, most
@@ -383,13 +346,8 @@ impl Rapport {
         limit: Option<u32>,
         now: Option<String>,
     ) -> Reply<Vec<NeglectedItem>> {
-        let limit = limit.map_or(50, |n| n as usize);
         run(&self.engine, move |e| {
-            let now = now_of(now.as_deref())?;
-            Ok(e.neglected(now, limit)?
-                .into_iter()
-                .map(NeglectedItem::from)
-                .collect())
+            ops::neglected(e, limit, now.as_deref())
         })
         .await
     }
@@ -397,35 +355,18 @@ impl Rapport {
     /// Full-text search over contacts, addresses and subjects (default 20 hits).
     #[uniffi::method(default(limit = None))]
     pub async fn search(&self, text: String, limit: Option<u32>) -> Reply<Vec<SearchHit>> {
-        let limit = limit.map_or(20, |n| n as usize);
-        run(&self.engine, move |e| {
-            Ok(e.search(&text, limit)?
-                .into_iter()
-                .map(SearchHit::from)
-                .collect())
-        })
-        .await
+        run(&self.engine, move |e| ops::search(e, &text, limit)).await
     }
 
     /// Why an address is, or is not, a contact.
     pub async fn explain(&self, address: String) -> Reply<Explanation> {
-        run(&self.engine, move |e| {
-            e.explain(&address).map(Explanation::from)
-        })
-        .await
+        run(&self.engine, move |e| ops::explain(e, &address)).await
     }
 
     /// Inputs that were not stored, with the reason (default 50).
     #[uniffi::method(default(limit = None))]
     pub async fn skipped_inputs(&self, limit: Option<u32>) -> Reply<Vec<SkipRecord>> {
-        let limit = limit.map_or(50, |n| n as usize);
-        run(&self.engine, move |e| {
-            Ok(e.skipped_inputs(limit)?
-                .into_iter()
-                .map(SkipRecord::from)
-                .collect())
-        })
-        .await
+        run(&self.engine, move |e| ops::skipped_inputs(e, limit)).await
     }
 
     // ----- contact settings -----
@@ -452,12 +393,7 @@ impl Rapport {
     #[uniffi::method(default(now = None))]
     pub async fn export_to_string(&self, format: String, now: Option<String>) -> Reply<String> {
         run(&self.engine, move |e| {
-            let format = format.parse::<core::ExportFormat>()?;
-            let now = now_of(now.as_deref())?;
-            let mut out = Vec::new();
-            e.export(format, &mut out, now)?;
-            String::from_utf8(out)
-                .map_err(|_| core::Error::Internal("the export is not UTF-8".into()))
+            ops::export_to_string(e, &format, now.as_deref())
         })
         .await
     }
@@ -472,17 +408,7 @@ impl Rapport {
         now: Option<String>,
     ) -> Reply<i64> {
         run(&self.engine, move |e| {
-            let format = format.parse::<core::ExportFormat>()?;
-            let now = now_of(now.as_deref())?;
-            let io = |source| core::Error::Io {
-                path: PathBuf::from(&path),
-                source,
-            };
-            let file = std::fs::File::create(&path).map_err(io)?;
-            let mut out = std::io::BufWriter::new(file);
-            let n = e.export(format, &mut out, now)?;
-            out.flush().map_err(io)?;
-            Ok(i64::try_from(n).unwrap_or(i64::MAX))
+            ops::export_to_file(e, &format, &path, now.as_deref())
         })
         .await
     }

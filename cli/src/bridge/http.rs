@@ -79,33 +79,30 @@ type Resp = Response<Full<Bytes>>;
 fn text(status: StatusCode, message: &str) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
     *r.status_mut() = status;
-    r.headers_mut().insert(
+    set(
+        r.headers_mut(),
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
+        "text/plain; charset=utf-8",
     );
     r
 }
 
+/// Sets a header to a fixed value.
+fn set(h: &mut HeaderMap, name: impl header::IntoHeaderName, value: &'static str) {
+    h.insert(name, HeaderValue::from_static(value));
+}
+
 fn secure_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
     // Other sites may not embed our scripts, styles or API answers. Pages (framed by Outlook)
     // and icons (shown by Outlook's own page) set their own policy in `route`.
     if !h.contains_key(CORP) {
-        h.insert(CORP, HeaderValue::from_static("same-origin"));
+        set(h, CORP, "same-origin");
     }
     // Nothing but a page may be framed, and pages only by Outlook (set in `route`).
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        );
+        set(h, header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'");
     }
 }
 
@@ -248,10 +245,7 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
             .collect();
         let body = serde_json::json!({ "allowed": allowed }).to_string();
         let mut r = Response::new(Full::new(Bytes::from(body)));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        set(r.headers_mut(), header::CONTENT_TYPE, "application/json");
         return r;
     }
     let Some(asset) = assets::find(&path) else {
@@ -274,7 +268,7 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
         HeaderValue::from_static(asset.content_type),
     );
     if asset.template == Template::Page {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        set(h, header::CACHE_CONTROL, "no-store");
         let policy = format!(
             "default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com; \
              connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
@@ -285,10 +279,10 @@ async fn route(req: Request<Incoming>, state: &State) -> Resp {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
     } else {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        set(h, header::CACHE_CONTROL, "no-cache");
     }
     if asset.content_type.starts_with("image/") {
-        h.insert(CORP, HeaderValue::from_static("cross-origin"));
+        set(h, CORP, "cross-origin");
     }
     r
 }
@@ -311,26 +305,18 @@ async fn api(req: Request<Incoming>, state: &State, origin: Option<String>) -> R
         *r.body_mut() = Full::new(Bytes::new());
         if origin.is_some() {
             let h = r.headers_mut();
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("POST"),
-            );
-            h.insert(
+            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, "POST");
+            set(
+                h,
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Authorization, Content-Type"),
+                "Authorization, Content-Type",
             );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
+            set(h, header::ACCESS_CONTROL_MAX_AGE, "600");
             if req
                 .headers()
                 .contains_key("Access-Control-Request-Private-Network")
             {
-                h.insert(
-                    "Access-Control-Allow-Private-Network",
-                    HeaderValue::from_static("true"),
-                );
+                set(h, "Access-Control-Allow-Private-Network", "true");
             }
         }
         cors(&mut r, &origin);
@@ -363,9 +349,10 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
             StatusCode::UNAUTHORIZED,
             "missing or wrong token (pair the task pane with the code `rapport serve` shows)",
         );
-        r.headers_mut().insert(
+        set(
+            r.headers_mut(),
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"rapport\""),
+            "Bearer realm=\"rapport\"",
         );
         drain(req.into_body()).await;
         return r;
@@ -399,10 +386,7 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
     match reply {
         Ok(bytes) => {
             let mut r = Response::new(Full::new(Bytes::from(bytes)));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            set(r.headers_mut(), header::CONTENT_TYPE, "application/json");
             r
         }
         Err(e) => {
@@ -431,10 +415,7 @@ fn pair_error(status: StatusCode, code: &str, message: &str) -> Resp {
     let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    set(r.headers_mut(), header::CONTENT_TYPE, "application/json");
     r
 }
 
@@ -486,10 +467,7 @@ async fn pair_call(req: Request<Incoming>, state: &State) -> Resp {
                 tracing::info!("an add-in paired with the bridge");
                 let body = serde_json::json!({ "token": token }).to_string();
                 let mut r = Response::new(Full::new(Bytes::from(body)));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                set(r.headers_mut(), header::CONTENT_TYPE, "application/json");
                 r
             }
             Err(e) => pair_error(
@@ -605,12 +583,9 @@ mod tests {
     fn bearer_parsing() {
         let mut h = HeaderMap::new();
         assert!(bearer(&h).is_none());
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer  xyz "),
-        );
+        set(h, header::AUTHORIZATION, "Bearer  xyz ");
         assert_eq!(bearer(&h), Some(&b"xyz"[..]));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
+        set(h, header::AUTHORIZATION, "Basic xyz");
         assert!(bearer(&h).is_none());
     }
 }

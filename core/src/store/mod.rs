@@ -311,9 +311,7 @@ impl Store {
         // Several processes may open a new database at once: each migration runs under the
         // write lock, after reading the version again there, so it runs exactly once.
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = self.write_transaction()?;
             let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if applied > i as i64 {
                 continue;
@@ -324,6 +322,14 @@ impl Store {
             tracing::debug!(version = i + 1, "applied migration");
         }
         Ok(())
+    }
+
+    /// A transaction that holds the write lock from its start (a deferred one could fail with
+    /// "database is locked" when it first writes after another process committed).
+    pub(crate) fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     /// Starts writing. Work is committed by [`Writer::commit`] (batches) and
@@ -403,7 +409,7 @@ mod tests {
     /// with "table ... already exists".
     #[test]
     fn many_openers_of_a_new_database_all_succeed() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let dir = test_mail::temp_dir()?;
         let path = dir.path().join("new.db");
         let start = std::sync::Arc::new(std::sync::Barrier::new(8));
         let openers: Vec<_> = (0..8)

@@ -130,9 +130,7 @@ impl Store {
         old_prefix: &str,
         new_prefix: &str,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "UPDATE OR IGNORE source SET external_id = ?5 || substr(external_id, length(?4) + 1)
              WHERE kind = ?1 AND account = ?2 AND folder = ?3
@@ -159,9 +157,7 @@ impl Store {
         folder: &str,
         prefix: &str,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "DELETE FROM sync_state WHERE kind = ?1 AND account = ?2 AND folder = ?3",
             params![kind.as_str(), account, folder],
@@ -257,7 +253,7 @@ mod tests {
     /// each folder becomes its cursor, and the IMAP source reads it back.
     #[test]
     fn migration_carries_imap_folder_state_over() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let dir = super::test_mail::temp_dir()?;
         let path = dir.path().join("old.db");
         {
             let conn = rusqlite::Connection::open(&path)?;

@@ -127,3 +127,8 @@ pub(super) fn one<T: rusqlite::types::FromSql>(
 ) -> Result<T> {
     Ok(store.conn.query_row(sql, params, |r| r.get(0))?)
 }
+
+/// A temporary directory for a database file (removed when dropped).
+pub(super) fn temp_dir() -> Result<tempfile::TempDir> {
+    tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))
+}
