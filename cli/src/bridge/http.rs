@@ -583,9 +583,9 @@ mod tests {
     fn bearer_parsing() {
         let mut h = HeaderMap::new();
         assert!(bearer(&h).is_none());
-        set(h, header::AUTHORIZATION, "Bearer  xyz ");
+        set(&mut h, header::AUTHORIZATION, "Bearer  xyz ");
         assert_eq!(bearer(&h), Some(&b"xyz"[..]));
-        set(h, header::AUTHORIZATION, "Basic xyz");
+        set(&mut h, header::AUTHORIZATION, "Basic xyz");
         assert!(bearer(&h).is_none());
     }
 }
