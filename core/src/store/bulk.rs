@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_bulk_load_settles_beside_the_writer_as_an_ordinary_one_does() -> Result<()> {
-        let dir = super::test_mail::temp_dir()?;
+        let dir = super::super::test_mail::temp_dir()?;
         let mut bulk = Store::open(&dir.path().join("bulk.db"))?;
         bulk.add_identity("me@example.com", "me@example.com", "")?;
         let mut w = bulk.bulk_writer(CAPTURED)?;
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn opening_a_database_rebuilds_indexes_a_killed_bulk_load_left_dropped() -> Result<()> {
-        let dir = super::test_mail::temp_dir()?;
+        let dir = super::super::test_mail::temp_dir()?;
         let path = dir.path().join("killed.db");
         {
             let mut store = Store::open(&path)?;
@@ -330,7 +330,7 @@ mod tests {
     /// classifying with the identities it began with.
     #[test]
     fn a_write_during_a_bulk_load_gets_in_between_batches_and_counts() -> Result<()> {
-        let dir = super::test_mail::temp_dir()?;
+        let dir = super::super::test_mail::temp_dir()?;
         let path = dir.path().join("shared.db");
         let mut load = Store::open(&path)?;
         let mails: Vec<Mail> = (1..=40)

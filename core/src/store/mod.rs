@@ -409,7 +409,7 @@ mod tests {
     /// with "table ... already exists".
     #[test]
     fn many_openers_of_a_new_database_all_succeed() -> Result<()> {
-        let dir = test_mail::temp_dir()?;
+        let dir = super::test_mail::temp_dir()?;
         let path = dir.path().join("new.db");
         let start = std::sync::Arc::new(std::sync::Barrier::new(8));
         let openers: Vec<_> = (0..8)

@@ -253,7 +253,7 @@ mod tests {
     /// each folder becomes its cursor, and the IMAP source reads it back.
     #[test]
     fn migration_carries_imap_folder_state_over() -> Result<()> {
-        let dir = super::test_mail::temp_dir()?;
+        let dir = super::super::test_mail::temp_dir()?;
         let path = dir.path().join("old.db");
         {
             let conn = rusqlite::Connection::open(&path)?;
