@@ -53,11 +53,13 @@ pub fn stats(e: &Engine) -> core::Result<Stats> {
     e.stats().map(Stats::from)
 }
 
+/// Contacts matching `query` (by default the 50 most recently in touch).
 pub fn contacts(e: &Engine, query: Option<ContactQuery>) -> core::Result<Vec<Contact>> {
     let (q, now) = query.unwrap_or_default().to_core()?;
     Ok(all(e.contacts(&q, now)?))
 }
 
+/// One contact by any of its addresses or its number; `now` pins the due dates.
 pub fn contact(e: &Engine, address_or_id: &str, now: Option<&str>) -> core::Result<ContactDetail> {
     e.contact(address_or_id, now_of(now)?)
         .map(ContactDetail::from)
@@ -69,10 +71,11 @@ pub fn timeline(
     limit: Option<u32>,
 ) -> core::Result<Vec<TimelineEntry>> {
     Ok(all(
-        e.timeline(address_or_id, limit_or(limit, DEFAULT_LIMIT))?,
+        e.timeline(address_or_id, limit_or(limit, DEFAULT_LIMIT))?
     ))
 }
 
+/// Threads matching `query`, most recent first.
 pub fn threads(e: &Engine, query: Option<ThreadQuery>) -> core::Result<Vec<Thread>> {
     let (q, now) = query.unwrap_or_default().to_core()?;
     Ok(all(e.threads(&q, now)?))
@@ -93,14 +96,12 @@ pub fn neglected(
     now: Option<&str>,
 ) -> core::Result<Vec<NeglectedItem>> {
     Ok(all(
-        e.neglected(now_of(now)?, limit_or(limit, DEFAULT_LIMIT))?,
+        e.neglected(now_of(now)?, limit_or(limit, DEFAULT_LIMIT))?
     ))
 }
 
 pub fn search(e: &Engine, text: &str, limit: Option<u32>) -> core::Result<Vec<SearchHit>> {
-    Ok(all(
-        e.search(text, limit_or(limit, DEFAULT_SEARCH_LIMIT))?,
-    ))
+    Ok(all(e.search(text, limit_or(limit, DEFAULT_SEARCH_LIMIT))?))
 }
 
 pub fn explain(e: &Engine, address: &str) -> core::Result<Explanation> {
@@ -108,9 +109,7 @@ pub fn explain(e: &Engine, address: &str) -> core::Result<Explanation> {
 }
 
 pub fn skipped_inputs(e: &Engine, limit: Option<u32>) -> core::Result<Vec<SkipRecord>> {
-    Ok(all(
-        e.skipped_inputs(limit_or(limit, DEFAULT_LIMIT))?,
-    ))
+    Ok(all(e.skipped_inputs(limit_or(limit, DEFAULT_LIMIT))?))
 }
 
 pub fn export_to_string(e: &Engine, format: &str, now: Option<&str>) -> core::Result<String> {

@@ -335,10 +335,7 @@ async fn api(req: Request<Incoming>, state: &State, origin: Option<String>) -> R
 
 async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
     if req.method() != Method::POST {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "POST a JSON request here");
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-        return r;
+        return post_only("POST a JSON request here");
     }
     let token = state.files.read_token().ok();
     let authorised = bearer(req.headers())
@@ -357,23 +354,7 @@ async fn api_call(req: Request<Incoming>, state: &State) -> Resp {
         drain(req.into_body()).await;
         return r;
     }
-    if !is_json(&req) {
-        drain(req.into_body()).await;
-        return text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send Content-Type: application/json",
-        );
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        drain(req.into_body()).await;
-        return too_large();
-    }
-    let body = match read_limited(req.into_body(), MAX_BODY).await {
+    let body = match json_body(req, MAX_BODY).await {
         Ok(b) => b,
         Err(refused) => return refused,
     };
@@ -410,6 +391,36 @@ fn is_json(req: &Request<Incoming>) -> bool {
         })
 }
 
+/// 405 for an API path asked with another method than POST (or OPTIONS, answered before).
+fn post_only(message: &str) -> Resp {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, message);
+    set(r.headers_mut(), header::ALLOW, "POST, OPTIONS");
+    r
+}
+
+/// The body of a JSON API request of at most `limit` bytes, or the answer refusing it: 415
+/// without `Content-Type: application/json`, 413 when it is (or says it is) larger, 408 when
+/// it comes too slowly.
+async fn json_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Resp> {
+    if !is_json(&req) {
+        drain(req.into_body()).await;
+        return Err(text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/json",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        drain(req.into_body()).await;
+        return Err(too_large());
+    }
+    read_limited(req.into_body(), limit).await
+}
+
 /// A JSON error answer of the pairing endpoint: `{"error": {"code", "message"}}`.
 fn pair_error(status: StatusCode, code: &str, message: &str) -> Resp {
     let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
@@ -424,19 +435,9 @@ fn pair_error(status: StatusCode, code: &str, message: &str) -> Resp {
 /// stops working after [`PAIRING_ATTEMPTS`] wrong tries.
 async fn pair_call(req: Request<Incoming>, state: &State) -> Resp {
     if req.method() != Method::POST {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "POST a pairing code here");
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-        return r;
+        return post_only("POST a pairing code here");
     }
-    if !is_json(&req) {
-        drain(req.into_body()).await;
-        return text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send Content-Type: application/json",
-        );
-    }
-    let body = match read_limited(req.into_body(), MAX_PAIR_BODY).await {
+    let body = match json_body(req, MAX_PAIR_BODY).await {
         Ok(b) => b,
         Err(refused) => return refused,
     };
