@@ -393,11 +393,7 @@ impl Engine {
                         }
                     }
                     Err(r) => {
-                        let location = format!(
-                            "{}:{}/{}/{}",
-                            source.kind, source.account, source.folder, source.external_id
-                        );
-                        w.record_skip(&location, r.reason, &r.detail)?;
+                        w.record_skip(&source.location(), r.reason, &r.detail)?;
                         out.skipped += 1;
                     }
                 }

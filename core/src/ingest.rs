@@ -117,6 +117,7 @@ pub fn prepare(env: &Envelope) -> PreparedMessage {
         content_hash: env.content_hash.clone(),
         snippet: env.snippet.clone().unwrap_or_default(),
         provisional: false,
+        trimmed: env.trimmed.clone(),
     }
 }
 

@@ -262,6 +262,16 @@ pub struct SourceRef {
     pub external_id: String,
 }
 
+impl SourceRef {
+    /// Where the message was seen, as notes about it name it (`kind:account/folder/id`).
+    pub fn location(&self) -> String {
+        format!(
+            "{}:{}/{}/{}",
+            self.kind, self.account, self.folder, self.external_id
+        )
+    }
+}
+
 /// What happened to one message handed to the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -38,7 +38,7 @@ impl Store {
             )?,
             sources: one("SELECT count(*) FROM source")?,
             identities: one("SELECT count(*) FROM identity WHERE confirmed = 1")?,
-            skipped_inputs: one("SELECT count(*) FROM skip")?,
+            skipped_inputs: one("SELECT count(*) FROM skip WHERE reason <> 'trimmed'")?,
             by_class,
             by_direction,
             first_date: ts(first),

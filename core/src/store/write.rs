@@ -55,7 +55,13 @@ pub struct PreparedMessage {
     pub snippet: String,
     /// A record made before the message was seen (Outlook's send event).
     pub provisional: bool,
+    /// What parsing left out past its bounds (see `Envelope::trimmed`), recorded with the source.
+    pub trimmed: Vec<String>,
 }
+
+/// The reason recorded beside a message stored without what went past a parsing bound: it
+/// was stored, so it does not count among the skipped inputs.
+pub const TRIMMED: &str = "trimmed";
 
 /// What a writer did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -476,6 +482,9 @@ impl<'c> Writer<'c> {
         if !self.sources_started_empty && self.source_known(source)? {
             self.effects.duplicates += 1;
             return Ok(IngestOutcome::Duplicate);
+        }
+        if !p.trimmed.is_empty() {
+            self.record_skip(&source.location(), TRIMMED, &p.trimmed.join("; "))?;
         }
         let mut threads = Vec::new();
         let (own, missing_refs, existing) = self.link_ids(p, &mut threads)?;
