@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use rapport_core::text::printable;
 use rapport_core::time::{DAY, Timestamp, format_date, human_age};
 
 /// Prints `value` as pretty JSON on stdout.
@@ -53,11 +54,13 @@ fn bold(s: &str) -> String {
 }
 
 pub fn heading(s: &str) -> String {
-    bold(s)
+    bold(&printable(s))
 }
 
-/// Cuts a string to `width` characters, with an ellipsis.
+/// Cuts a string to `width` characters, with an ellipsis (and neutralises control characters:
+/// every table cell passes here).
 pub fn cut(s: &str, width: usize) -> String {
+    let s = printable(s);
     if s.chars().count() <= width {
         s.to_string()
     } else {
@@ -138,8 +141,8 @@ impl Table {
 /// `Name <email>` or the bare email.
 pub fn person(name: &str, email: &str) -> String {
     if name.is_empty() {
-        email.to_string()
+        printable(email).into_owned()
     } else {
-        format!("{name} <{email}>")
+        format!("{} <{}>", printable(name), printable(email))
     }
 }

@@ -41,6 +41,11 @@ fn init_logging(verbose: u8) {
         },
     };
     let _ = tracing_subscriber::fmt()
+        // Colour codes only for a person at a terminal who has not asked for none (NO_COLOR).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)

@@ -53,7 +53,9 @@ fn io(e: std::io::Error) -> Error {
 }
 
 fn csv_field(s: &str) -> String {
-    // Also defuse spreadsheet formulas (=, +, -, @ at the start of a cell).
+    // No control characters (escape sequences, NUL) reach the file, and spreadsheet formulas
+    // (=, +, -, @ at the start of a cell) are defused.
+    let s = crate::text::printable(s);
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {
@@ -103,7 +105,8 @@ pub fn write_csv(out: &mut dyn Write, rows: &[(ContactSummary, Vec<String>)]) ->
 
 /// Escapes a vCard/iCalendar text value (RFC 6350 §3.4, RFC 5545 §3.3.11).
 fn text(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    crate::text::printable(s)
+        .replace('\\', "\\\\")
         .replace(',', "\\,")
         .replace(';', "\\;")
         .replace('\n', "\\n")
@@ -219,6 +222,14 @@ pub fn write_ical(out: &mut dyn Write, items: &[NeglectedItem], now: i64) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exports_carry_no_control_characters() {
+        let evil = "Eve\x1b]8;;https://x.example\x07 \u{202e}\0";
+        for out in [csv_field(evil), text(evil)] {
+            assert!(!out.chars().any(crate::text::is_unsafe), "{out:?}");
+        }
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

@@ -32,6 +32,7 @@ pub mod source;
 pub mod store;
 pub mod sync;
 pub mod syncer;
+pub mod text;
 pub mod thread;
 pub mod time;
 

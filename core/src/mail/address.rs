@@ -26,7 +26,13 @@ pub fn normalize_address(raw: &str) -> Option<AddressKey> {
     let (local, domain) = (&s[..at], &s[at + 1..]);
     let local = local.trim_matches('"');
     let domain = domain.trim().trim_end_matches('.');
-    if local.is_empty() || domain.is_empty() || local.chars().any(char::is_whitespace) {
+    // NUL, escape sequences and other controls make no real address: such a "mailbox" is
+    // dropped rather than stored and shown.
+    if local.is_empty()
+        || domain.is_empty()
+        || local.chars().any(char::is_whitespace)
+        || s.chars().any(crate::text::is_unsafe)
+    {
         return None;
     }
     if domain

@@ -330,7 +330,12 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
                     env.subject = header
                         .value
                         .as_text()
-                        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .map(|s| {
+                            crate::text::printable(s)
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
                         .unwrap_or_default();
                 }
             }
