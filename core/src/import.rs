@@ -4,7 +4,7 @@
 //! they were read, and memory stays flat whatever the corpus size.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,67 +88,139 @@ fn ignored_name(name: &str) -> bool {
         )
 }
 
+/// What the walk finds.
+enum Found<'a> {
+    /// A regular file, with its size when sizes were asked for.
+    File(&'a Path, u64),
+    /// A directory or file that could not be listed or examined.
+    Unreadable(&'a Path, String),
+    /// A FIFO, socket or device: never opened (a FIFO would block the import).
+    NotRegular(&'a Path, &'static str),
+}
+
+fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// Visits every candidate file under `paths` in a stable order (sorted per directory), with
-/// its size when `sizes` is set (a stat per file; the reading pass does without).
-fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(&Path, u64) -> bool) -> Result<()> {
-    fn visit_dir(
-        dir: &Path,
+/// its size when `sizes` is set (a stat per file; the reading pass does without). Each
+/// directory is entered once, however many symlinks lead to it, so links to a parent cannot
+/// make the walk loop. Returns false when `visit` asked to stop.
+fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(Found<'_>) -> bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    struct Walk<'v> {
         sizes: bool,
-        visit: &mut dyn FnMut(&Path, u64) -> bool,
-    ) -> Result<bool> {
-        let mut entries: Vec<(String, PathBuf, std::fs::FileType, u64)> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let ft = e.file_type().ok()?;
+        visit: &'v mut dyn FnMut(Found<'_>) -> bool,
+        /// (device, inode) of every directory entered.
+        entered: std::collections::HashSet<(u64, u64)>,
+    }
+    impl Walk<'_> {
+        fn enter(&mut self, dir: &Path, meta: &std::fs::Metadata) -> bool {
+            if !self.entered.insert((meta.dev(), meta.ino())) {
+                tracing::info!(
+                    directory = %dir.display(),
+                    "directory already read through another path (a symlink); not read again"
+                );
+                return true;
+            }
+            self.dir(dir)
+        }
+
+        fn dir(&mut self, dir: &Path) -> bool {
+            let listing = match std::fs::read_dir(dir) {
+                Ok(listing) => listing,
+                Err(e) => return (self.visit)(Found::Unreadable(dir, e.to_string())),
+            };
+            let mut entries: Vec<(std::ffi::OsString, PathBuf, std::fs::FileType, u64)> =
+                Vec::new();
+            for entry in listing {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        if !(self.visit)(Found::Unreadable(dir, e.to_string())) {
+                            return false;
+                        }
+                        continue;
+                    }
+                };
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
                 // Through the open directory: much cheaper than a stat of the whole path.
-                let len = if sizes && ft.is_file() {
-                    e.metadata().map(|m| m.len()).unwrap_or(0)
+                let len = if self.sizes && file_type.is_file() {
+                    entry.metadata().map(|m| m.len()).unwrap_or(0)
                 } else {
                     0
                 };
-                Some((name, e.path(), ft, len))
-            })
-            .collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (name, path, ft, len) in entries {
-            // Maildir++ folders (.Sent, .Archive) are dot-directories holding cur/ or new/.
-            let maildir_folder = name.starts_with('.')
-                && ft.is_dir()
-                && (path.join("cur").is_dir() || path.join("new").is_dir());
-            if ignored_name(&name) && !maildir_folder {
-                continue;
+                entries.push((entry.file_name(), entry.path(), file_type, len));
             }
-            let (ft, len) = if ft.is_symlink() {
-                match std::fs::metadata(&path) {
-                    Ok(m) => (m.file_type(), m.len()),
-                    Err(_) => continue,
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (name, path, file_type, len) in entries {
+                let name = name.to_string_lossy();
+                // Maildir++ folders (.Sent, .Archive) are dot-directories holding cur/ or new/.
+                let maildir_folder = name.starts_with('.')
+                    && !file_type.is_file()
+                    && (path.join("cur").is_dir() || path.join("new").is_dir());
+                if ignored_name(&name) && !maildir_folder {
+                    continue;
                 }
-            } else {
-                (ft, len)
-            };
-            if ft.is_dir() {
-                if !visit_dir(&path, sizes, visit)? {
-                    return Ok(false);
+                let keep_going = if file_type.is_file() {
+                    (self.visit)(Found::File(&path, len))
+                } else if file_type.is_dir() || file_type.is_symlink() {
+                    // The directory's own identity, through any symlink.
+                    match std::fs::metadata(&path) {
+                        Ok(meta) if meta.is_dir() => self.enter(&path, &meta),
+                        Ok(meta) if meta.is_file() => (self.visit)(Found::File(&path, meta.len())),
+                        Ok(meta) => {
+                            (self.visit)(Found::NotRegular(&path, kind_of(&meta.file_type())))
+                        }
+                        Err(e) => {
+                            // A dangling symlink is no mail; a directory that cannot be
+                            // examined is reported.
+                            if file_type.is_symlink() {
+                                tracing::debug!(path = %path.display(), error = %e, "dangling symlink");
+                                true
+                            } else {
+                                (self.visit)(Found::Unreadable(&path, e.to_string()))
+                            }
+                        }
+                    }
+                } else {
+                    (self.visit)(Found::NotRegular(&path, kind_of(&file_type)))
+                };
+                if !keep_going {
+                    return false;
                 }
-            } else if ft.is_file() && !visit(&path, len) {
-                return Ok(false);
             }
-        }
-        Ok(true)
-    }
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        if meta.is_dir() {
-            if !visit_dir(p, sizes, visit)? {
-                break;
-            }
-        } else if !visit(p, meta.len()) {
-            break;
+            true
         }
     }
-    Ok(())
+    let mut walk = Walk {
+        sizes,
+        visit,
+        entered: std::collections::HashSet::new(),
+    };
+    for path in paths {
+        let keep_going = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk.enter(path, &meta),
+            Ok(meta) if meta.is_file() => (walk.visit)(Found::File(path, meta.len())),
+            Ok(meta) => (walk.visit)(Found::NotRegular(path, kind_of(&meta.file_type()))),
+            Err(e) => (walk.visit)(Found::Unreadable(path, e.to_string())),
+        };
+        if !keep_going {
+            return false;
+        }
+    }
+    true
 }
 
 /// Fails before anything is read or written when there is nothing to import or a path is missing.
@@ -166,11 +238,13 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
 pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
     check_paths(paths)?;
     let mut totals = ScanTotals::default();
-    walk(paths, true, &mut |_, len| {
+    walk(paths, true, &mut |found| {
         totals.files += 1;
-        totals.bytes += len;
+        if let Found::File(_, len) = found {
+            totals.bytes += len;
+        }
         true
-    })?;
+    });
     Ok(totals)
 }
 
@@ -185,6 +259,7 @@ enum Item {
     },
     FileError {
         location: String,
+        reason: &'static str,
         error: String,
     },
 }
@@ -214,6 +289,7 @@ enum Unit {
     },
     FileError {
         location: String,
+        reason: &'static str,
         error: String,
     },
 }
@@ -291,10 +367,9 @@ impl FolderNames {
             }
             _ => {
                 self.parent = parent.to_path_buf();
-                let name: Arc<str> = std::fs::canonicalize(parent)
-                    .unwrap_or_else(|_| parent.to_path_buf())
-                    .to_string_lossy()
-                    .into();
+                let canonical =
+                    std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+                let name: Arc<str> = crate::source::os_key(canonical.as_os_str()).into();
                 self.canonical = Some(name.clone());
                 self.sent = crate::source::FolderRole::of_path(path).is_sent();
                 (name, self.sent)
@@ -306,20 +381,45 @@ impl FolderNames {
 /// How much of a file is read before deciding whether it is an mbox.
 const FIRST_READ: u64 = 64 * 1024;
 
+/// The most of one message that is read into memory: its header section up to the parser's
+/// bound and a mebibyte of body (Rapport keeps headers, and at most a snippet of the body).
+/// A larger single-message file is read no further; the rest of a larger message in an mbox is
+/// read past, not kept.
+pub const MAX_MESSAGE_READ: usize = crate::mail::MAX_HEADER_BYTES + (1 << 20);
+
+/// Opens a file for reading only if it is a regular file, without blocking on a FIFO that
+/// appeared in its place since the walk.
+fn open_regular(path: &Path) -> std::io::Result<std::result::Result<File, &'static str>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let file_type = file.metadata()?.file_type();
+    Ok(if file_type.is_file() {
+        Ok(file)
+    } else {
+        Err(kind_of(&file_type))
+    })
+}
+
 /// Reads one file, queueing each message it holds. Returns false when the writer is gone.
 fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     let (folder, sent_folder) = folders.of(path);
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(crate::source::os_key)
         .unwrap_or_default();
+    let location = || path_location(path);
     let file_error = |location: String, e: std::io::Error| Unit::FileError {
         location,
+        reason: "unreadable",
         error: e.to_string(),
     };
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return out.send(file_error(path.display().to_string(), e)),
+    let mut file = match open_regular(path) {
+        Ok(Ok(file)) => file,
+        Ok(Err(kind)) => return out.send(not_regular(path, kind)),
+        Err(e) => return out.send(file_error(location(), e)),
     };
     // The first block goes straight into the message's own buffer, sized from the file: most
     // files are one message and are read with one copy and no reallocation.
@@ -333,9 +433,8 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
     };
     let mut head = Vec::with_capacity(first as usize + 1);
     if let Err(e) = (&mut file).take(first).read_to_end(&mut head) {
-        return out.send(file_error(path.display().to_string(), e));
+        return out.send(file_error(location(), e));
     }
-    let is_mbox = head.starts_with(b"From ");
     let shared_path: Arc<Path> = Arc::from(path);
     let raw = |bytes: Vec<u8>, external_id: String| Unit::Raw {
         bytes,
@@ -345,63 +444,64 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         external_id,
     };
     let bytes;
-    if is_mbox {
-        let mut reader =
-            BufReader::with_capacity(64 * 1024, std::io::Cursor::new(head).chain(file));
-        // mboxo/mboxrd: a "From " line after a blank line (or at the start) begins a message.
-        let mut line = Vec::new();
-        let mut message = Vec::new();
-        let mut start_offset = 0u64;
-        let mut offset = 0u64;
-        let mut previous_blank = true;
-        let mut in_message = false;
-        loop {
-            line.clear();
-            let n = match reader.read_until(b'\n', &mut line) {
-                Ok(n) => n,
-                Err(e) => {
-                    if !out.send(file_error(format!("{}#{offset}", path.display()), e)) {
-                        return false;
-                    }
-                    break;
+    if head.starts_with(b"From ") {
+        let mut writer_gone = false;
+        let end = crate::mbox::split(
+            std::io::Cursor::new(head).chain(file),
+            MAX_MESSAGE_READ,
+            &mut |message| {
+                if message.dropped > 0 {
+                    tracing::debug!(
+                        input = %format!("{name}#{}", message.offset),
+                        dropped = message.dropped,
+                        "message larger than the read bound: the rest of its body was not kept"
+                    );
                 }
-            };
-            if n == 0 {
-                break;
-            }
-            if line.starts_with(b"From ") && previous_blank {
-                if in_message {
-                    let done = std::mem::take(&mut message);
-                    if !out.send(raw(done, format!("{name}#{start_offset}"))) {
-                        return false;
-                    }
-                }
-                start_offset = offset;
-                in_message = true;
-            } else if in_message {
-                message.extend_from_slice(&line);
-            }
-            previous_blank = line == b"\n" || line == b"\r\n";
-            offset += n as u64;
-        }
-        if in_message && !out.send(raw(message, format!("{name}#{start_offset}"))) {
+                writer_gone = !out.send(raw(message.bytes, format!("{name}#{}", message.offset)));
+                !writer_gone
+            },
+        );
+        if writer_gone {
             return false;
         }
-        bytes = offset;
+        if let Some(e) = end.error {
+            let at = format!("{}#{}", location(), end.bytes);
+            if !out.send(file_error(at, e)) {
+                return false;
+            }
+        }
+        if !end.completed {
+            return false;
+        }
+        bytes = end.bytes.max(size);
     } else {
         let mut message = head;
         if message.len() as u64 == FIRST_READ {
-            message.reserve((size.saturating_sub(FIRST_READ) as usize) + 1);
-            if let Err(e) = file.read_to_end(&mut message) {
-                return out.send(file_error(path.display().to_string(), e));
+            let rest = (MAX_MESSAGE_READ as u64).saturating_sub(FIRST_READ);
+            message.reserve(size.min(rest) as usize + 1);
+            if let Err(e) = (&mut file).take(rest).read_to_end(&mut message) {
+                return out.send(file_error(location(), e));
             }
         }
-        bytes = message.len() as u64;
+        bytes = size.max(message.len() as u64);
         if !out.send(raw(message, name)) {
             return false;
         }
     }
     out.send(Unit::FileDone { bytes })
+}
+
+/// A path as it appears in skip records: exactly, whatever its bytes.
+fn path_location(path: &Path) -> String {
+    crate::source::os_key(path.as_os_str())
+}
+
+fn not_regular(path: &Path, kind: &'static str) -> Unit {
+    Unit::FileError {
+        location: path_location(path),
+        reason: "not a regular file",
+        error: format!("{kind}, not a mail file: not opened"),
+    }
 }
 
 /// Parses a job's messages into items for the writer.
@@ -436,7 +536,15 @@ fn parse_job(units: Vec<Unit>, options: ParseOptions) -> Vec<Item> {
                 }
             }
             Unit::FileDone { bytes } => Item::FileDone { bytes },
-            Unit::FileError { location, error } => Item::FileError { location, error },
+            Unit::FileError {
+                location,
+                reason,
+                error,
+            } => Item::FileError {
+                location,
+                reason,
+                error,
+            },
         })
         .collect()
 }
@@ -523,9 +631,16 @@ fn spawn_reader(paths: Vec<PathBuf>, snippet: bool) -> Result<ParsedStream> {
             units: Vec::with_capacity(JOB_UNITS),
             bytes: 0,
         };
-        walk(&paths, false, &mut |path, _| {
-            read_file(path, &mut out, &mut folders)
-        })?;
+        walk(&paths, false, &mut |found| match found {
+            Found::File(path, _) => read_file(path, &mut out, &mut folders),
+            Found::Unreadable(path, error) => out.send(Unit::FileError {
+                location: path_location(path),
+                reason: "unreadable",
+                error,
+            }),
+            Found::NotRegular(path, kind) => out.send(not_regular(path, kind)),
+        });
+        // Whatever was read goes to the writer, whether the walk finished or not.
         out.flush();
         Ok(())
     })?;
@@ -593,19 +708,23 @@ fn apply(
             progress.files_done += 1;
             progress.bytes_done += bytes;
         }
-        Item::FileError { location, error } => {
-            writer.record_skip(&location, "unreadable", &error)?;
+        Item::FileError {
+            location,
+            reason,
+            error,
+        } => {
+            writer.record_skip(&location, reason, &error)?;
             summary.files += 1;
             progress.files_done += 1;
             summary.skipped += 1;
             progress.skipped += 1;
             *summary
                 .skipped_by_reason
-                .entry("unreadable".to_string())
+                .entry(reason.to_string())
                 .or_default() += 1;
             summary.errors.push(SkipRecord {
                 location,
-                reason: "unreadable".into(),
+                reason: reason.into(),
                 detail: error,
             });
         }

@@ -24,6 +24,7 @@ pub mod export;
 pub mod import;
 pub mod ingest;
 pub mod mail;
+pub mod mbox;
 pub mod model;
 pub mod policy;
 pub mod query;

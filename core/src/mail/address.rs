@@ -18,7 +18,8 @@ const GMAIL_DOMAINS: [&str; 2] = ["gmail.com", "googlemail.com"];
 /// Normalises an address; `None` when it has no usable `local@domain` form.
 pub fn normalize_address(raw: &str) -> Option<AddressKey> {
     let mut s = raw.trim();
-    if s.len() > 7 && s[..7].eq_ignore_ascii_case("mailto:") {
+    // Bytes, not a str slice: the eighth byte may be inside a multi-byte character.
+    if s.len() > 7 && s.as_bytes()[..7].eq_ignore_ascii_case(b"mailto:") {
         s = &s[7..];
     }
     let s = s.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace());
@@ -99,6 +100,16 @@ pub fn clean_display_name(name: Option<&str>, email: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the header_parser fuzz target: a multi-byte character straddling byte 7 made
+    /// the `mailto:` check slice inside it and panic.
+    #[test]
+    fn a_multibyte_character_at_byte_seven_is_no_panic() {
+        assert_eq!(
+            super::normalize_address("me\u{FFFD}\u{FFFD}@example.com").map(|a| a.email),
+            Some("me\u{FFFD}\u{FFFD}@example.com".to_string())
+        );
+    }
+
     use super::*;
 
     fn key(s: &str) -> String {

@@ -10,7 +10,7 @@ pub mod subject;
 
 pub use address::{AddressKey, clean_display_name, normalize_address};
 pub use classify::{Class, classify_message, classify_participant};
-pub use parse::{DateProblem, Envelope, Mailbox, ParseOptions, parse_envelope};
+pub use parse::{DateProblem, Envelope, MAX_HEADER_BYTES, Mailbox, ParseOptions, parse_envelope};
 
 /// Which way a message went, from the user's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

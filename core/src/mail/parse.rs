@@ -258,6 +258,34 @@ fn list_post(raw: &str) -> Option<String> {
     normalize_address(&rest[..end]).map(|a| a.key)
 }
 
+/// The most header bytes of one message that are parsed.
+pub const MAX_HEADER_BYTES: usize = 16 << 20;
+
+/// `raw` cut to at most [`MAX_HEADER_BYTES`] of header section (at a line end) when its header
+/// section is longer; whether it was cut.
+fn bound_header(raw: &[u8]) -> (&[u8], bool) {
+    if raw.len() <= MAX_HEADER_BYTES {
+        return (raw, false);
+    }
+    let window = &raw[..MAX_HEADER_BYTES];
+    let mut last_line_end = None;
+    let mut from = 0;
+    while let Some(at) = window[from..].iter().position(|&b| b == b'\n') {
+        let end = from + at;
+        let next = &raw[end + 1..];
+        if next.starts_with(b"\n") || next.starts_with(b"\r\n") {
+            // The header section ends within the bound.
+            return (raw, false);
+        }
+        last_line_end = Some(end);
+        from = end + 1;
+    }
+    match last_line_end {
+        Some(end) => (&raw[..=end], true),
+        None => (window, true),
+    }
+}
+
 /// Parses the header of `raw` into an [`Envelope`].
 ///
 /// Never panics on malformed input by design, but callers that ingest untrusted archives still
@@ -266,6 +294,7 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    let (raw, header_cut) = bound_header(raw);
     let parsed = if options.snippet {
         BODY_PARSER.with(|p| p.parse(raw))
     } else {
@@ -278,6 +307,12 @@ pub fn parse_envelope(raw: &[u8], options: ParseOptions) -> Result<Envelope, Par
     }
 
     let mut env = Envelope::default();
+    if header_cut {
+        env.trimmed.push(format!(
+            "header section longer than {} MiB: the rest of it was not read",
+            MAX_HEADER_BYTES >> 20
+        ));
+    }
     let mut hashed: Vec<u8> = Vec::with_capacity(1024);
     let mut date = None;
     let mut saw_identifying_field = false;
@@ -664,6 +699,43 @@ mod tests {
             parse_envelope(b"X-Foo: bar\n\nbody", opts),
             Err(ParseError::NotMail)
         );
+    }
+
+    #[test]
+    fn a_header_section_past_the_bound_is_cut_at_a_line_end_and_noted() {
+        let mut raw = b"From: a@example.org\nMessage-ID: <big@x>\n".to_vec();
+        let filler = format!("X-Filler: {}\n", "y".repeat(1000));
+        while raw.len() <= MAX_HEADER_BYTES + 4096 {
+            raw.extend_from_slice(filler.as_bytes());
+        }
+        raw.extend_from_slice(b"Subject: beyond the bound\n\nbody\n");
+        let env = parse_envelope(
+            &raw,
+            ParseOptions {
+                capture_time: NOW,
+                snippet: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(env.from[0].address.email, "a@example.org");
+        assert_eq!(env.subject, "", "fields past the bound are not read");
+        assert!(
+            env.trimmed
+                .iter()
+                .any(|t| t.contains("header section longer than 16 MiB")),
+            "{:?}",
+            env.trimmed
+        );
+        // Within the bound, nothing is noted.
+        let small = parse_envelope(
+            b"From: a@example.org\n\nbody",
+            ParseOptions {
+                capture_time: NOW,
+                snippet: false,
+            },
+        )
+        .unwrap();
+        assert!(small.trimmed.is_empty());
     }
 
     #[test]

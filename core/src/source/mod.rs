@@ -398,3 +398,42 @@ mod tests {
         assert_eq!(FolderRole::of_path(p), FolderRole::Inbox);
     }
 }
+
+/// A file or directory name as a source key, exactly: a UTF-8 name without backslashes is
+/// itself; any other name has its backslashes doubled and each byte that is not UTF-8 written
+/// `\xNN`. Distinct names give distinct keys (two names differing only in bytes that are not
+/// UTF-8 do not collapse into one source), and the key reads back to the original bytes.
+pub fn os_key(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    match name.to_str() {
+        Some(text) if !text.contains('\\') => text.to_string(),
+        _ => {
+            let mut key = String::with_capacity(name.len() + 8);
+            for chunk in name.as_bytes().utf8_chunks() {
+                key.push_str(&chunk.valid().replace('\\', "\\\\"));
+                for byte in chunk.invalid() {
+                    key.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            key
+        }
+    }
+}
+
+#[cfg(test)]
+mod os_key_tests {
+    use super::os_key;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn names_that_are_not_utf8_stay_distinct_and_readable() {
+        let latin1 = os_key(OsStr::from_bytes(b"caf\xe9.eml"));
+        let other = os_key(OsStr::from_bytes(b"caf\xe8.eml"));
+        assert_eq!(latin1, "caf\\xe9.eml");
+        assert_ne!(latin1, other);
+        assert_eq!(os_key(OsStr::new("café.eml")), "café.eml");
+        // A UTF-8 name spelling the escape cannot meet the escaped name.
+        assert_eq!(os_key(OsStr::new("caf\\xe9.eml")), "caf\\\\xe9.eml");
+    }
+}
