@@ -10,13 +10,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rapport_core::Engine;
 use rapport_core::config::{Account, AccountKind, AccountSpec, Config, FolderPolicy, Security};
 use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOptions};
 use rapport_core::time::human_age;
-use rapport_core::{CancelToken, Engine};
 
 use crate::context::Ctx;
 use crate::fmt::{self, Table, heading};
+use crate::stop::StopSignals;
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
@@ -137,18 +138,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-/// Cancels on Ctrl-C, so that a sync stops after its current window.
-fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelToken {
-    let cancel = CancelToken::new();
-    let c = cancel.clone();
-    rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c.cancel();
-        }
-    });
-    cancel
 }
 
 pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
@@ -343,11 +332,16 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let engine = Arc::new(Engine::open(&ctx.db)?);
     let rt = runtime()?;
-    let cancel = cancel_on_ctrl_c(&rt);
+    // Ctrl-C or SIGTERM: the sync stops after its current window.
+    let stop = StopSignals::listen();
+    let cancel = stop.token().clone();
     let bars = Arc::new(Bars::new(ctx.quiet || ctx.json));
     let mut reports = Vec::new();
     let mut failed = false;
     for account in &accounts {
+        if cancel.is_cancelled() {
+            break;
+        }
         let options = SyncOptions {
             folders: args.folder.clone(),
             window: syncer::WINDOW,
@@ -363,6 +357,7 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
         ));
         match result {
             Ok(report) => reports.push(serde_json::to_value(&report)?),
+            Err(rapport_core::Error::Cancelled) => break,
             Err(e) => {
                 failed = true;
                 if !ctx.json {
@@ -374,6 +369,17 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
                 }));
             }
         }
+    }
+    if let Some(stopped) = stop.stopped(&format!(
+        "{} of {} account(s) synced; the others stopped after their last complete window, which is \
+         stored. Run `rapport sync` again to go on.",
+        reports.iter().filter(|r| r.get("error").is_none()).count(),
+        accounts.len()
+    )) {
+        if ctx.json {
+            fmt::json(&reports)?;
+        }
+        return Err(stopped.into());
     }
     if ctx.json {
         fmt::json(&reports)?;
@@ -423,7 +429,9 @@ pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let engine = Arc::new(Engine::open(&ctx.db)?);
     let rt = runtime()?;
-    let cancel = cancel_on_ctrl_c(&rt);
+    // Ctrl-C or SIGTERM is how a watch ends: each account stops after its current window.
+    let stop = StopSignals::listen();
+    let cancel = stop.token().clone();
     let options = WatchOptions {
         poll: Duration::from_secs(args.poll.max(5)),
         idle: Duration::from_secs(args.idle.clamp(5, 29 * 60)),

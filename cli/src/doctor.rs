@@ -97,6 +97,14 @@ fn database(ctx: &Ctx, out: &mut Vec<Check>) {
 }
 
 fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
+    let problems = rapport_core::config::permission_problems(&ctx.config);
+    let refused = problems.iter().any(|p| p.refuse);
+    for problem in problems {
+        out.push(check("accounts", "fail", problem.detail));
+    }
+    if refused {
+        return;
+    }
     match Config::load(&ctx.config) {
         Err(e) => out.push(check("accounts", "fail", e.to_string())),
         Ok(c) if c.accounts.is_empty() => out.push(check(

@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rapport_core::{CancelToken, Engine, ImportOptions, ImportProgress};
+use rapport_core::{Engine, ImportOptions, ImportProgress};
 
 use crate::context::Ctx;
+use crate::stop::StopSignals;
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
 fn progress_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
@@ -31,8 +32,10 @@ pub fn run_import(
         0,
         "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg} (ETA {eta})",
     );
-    let cancel = CancelToken::new();
+    let stop = StopSignals::listen();
+    let mut last = ImportProgress::default();
     let mut on_progress = |p: &ImportProgress| {
+        last = p.clone();
         pb.set_length(p.bytes_total.max(p.bytes_done).max(1));
         pb.set_position(p.bytes_done);
         let rate = {
@@ -48,7 +51,16 @@ pub fn run_import(
             p.messages, p.stored, p.duplicates, p.skipped
         ));
     };
-    let summary = engine.import(paths, options, &mut on_progress, &cancel);
+    let summary = engine.import(paths, options, &mut on_progress, stop.token());
     pb.finish_and_clear();
+    if let Err(rapport_core::Error::Cancelled) = &summary
+        && let Some(stopped) = stop.stopped(&format!(
+            "{} messages read, {} new stored and settled ({} already stored, {} skipped). \
+             Run the same command again to go on: nothing is stored twice.",
+            last.messages, last.stored, last.duplicates, last.skipped
+        ))
+    {
+        return Err(stopped.into());
+    }
     Ok(summary?)
 }

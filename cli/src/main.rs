@@ -1,24 +1,11 @@
 //! `rapport`: know your relationships from your email.
 
-mod accounts;
-mod args;
-mod bridge;
-mod choice;
-mod commands;
-mod context;
-mod demo;
-mod doctor;
-mod fmt;
-mod import_cmd;
-mod native_host;
-mod paths;
-mod print;
-
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::Cli;
+use rapport_cli::args::Cli;
+use rapport_cli::{commands, context, fmt};
 
 // Import hands millions of small strings from the reader thread to the writer; glibc's allocator
 // spent a tenth of import time freeing them across threads.
@@ -79,6 +66,16 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
+            if let Some(stopped) = e.downcast_ref::<rapport_cli::stop::Stopped>() {
+                if json {
+                    let _ = fmt::json(
+                        &serde_json::json!({"error": {"code": "Stopped", "message": stopped.message}}),
+                    );
+                } else {
+                    eprintln!("{stopped}");
+                }
+                return ExitCode::from(stopped.exit_code());
+            }
             let (code, message) = match e.downcast_ref::<rapport_core::Error>() {
                 Some(core) => (core.code().as_str().to_string(), core.to_string()),
                 None => ("Error".to_string(), format!("{e:#}")),

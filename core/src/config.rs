@@ -416,14 +416,94 @@ pub struct Config {
     pub accounts: Vec<Account>,
 }
 
+/// Something about the accounts file's permissions that lets another user change it. Its
+/// `password_command` runs through a shell, so whoever can write the file can run commands as
+/// the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionProblem {
+    /// Serious enough that the file is not used at all (anyone on the machine can write it, or
+    /// another user owns it).
+    pub refuse: bool,
+    pub detail: String,
+}
+
+/// The permission problems of the accounts file at `path` (none when it does not exist).
+#[cfg(unix)]
+pub fn permission_problems(path: &Path) -> Vec<PermissionProblem> {
+    use std::os::unix::fs::MetadataExt;
+    let mut problems = Vec::new();
+    let Ok(meta) = std::fs::metadata(path) else {
+        return problems;
+    };
+    let fix = format!("chmod 600 {}", path.display());
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me && meta.uid() != 0 {
+        problems.push(PermissionProblem {
+            refuse: true,
+            detail: format!(
+                "{} belongs to another user (uid {}), who could make Rapport run any command as you",
+                path.display(),
+                meta.uid()
+            ),
+        });
+    }
+    if meta.mode() & 0o002 != 0 {
+        problems.push(PermissionProblem {
+            refuse: true,
+            detail: format!(
+                "{} is writable by every user, who could make its password_command run anything as you: {fix}",
+                path.display()
+            ),
+        });
+    } else if meta.mode() & 0o020 != 0 {
+        problems.push(PermissionProblem {
+            refuse: false,
+            detail: format!(
+                "{} is writable by its group (gid {}), whose members could make its password_command run anything as you: {fix}",
+                path.display(),
+                meta.gid()
+            ),
+        });
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir_meta) = std::fs::metadata(dir)
+        // World-writable without the sticky bit: anyone may replace the file.
+        && dir_meta.mode() & 0o002 != 0
+        && dir_meta.mode() & 0o1000 == 0
+    {
+        problems.push(PermissionProblem {
+            refuse: false,
+            detail: format!(
+                "{} is in {}, where every user may replace it: keep it in a private directory",
+                path.display(),
+                dir.display()
+            ),
+        });
+    }
+    problems
+}
+
+#[cfg(not(unix))]
+pub fn permission_problems(_path: &Path) -> Vec<PermissionProblem> {
+    Vec::new()
+}
+
 impl Config {
-    /// Reads the file; a missing file is an empty configuration.
+    /// Reads the file; a missing file is an empty configuration. A file another user may write
+    /// (every user, or its owner is someone else) is refused: see [`permission_problems`].
     pub fn load(path: &Path) -> Result<Config> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io(path, e)),
         };
+        if let Some(problem) = permission_problems(path).into_iter().find(|p| p.refuse) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                detail: format!("not used: {}", problem.detail),
+            });
+        }
         let config: Config = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             detail: e.to_string(),
@@ -463,6 +543,34 @@ impl Config {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| Error::not_found("account", name))
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_others_can_write_are_flagged_and_world_writable_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        std::fs::write(&path, "").unwrap();
+        let chmod =
+            |mode| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        chmod(0o600);
+        assert!(permission_problems(&path).is_empty());
+        assert!(Config::load(&path).is_ok());
+        chmod(0o620);
+        let problems = permission_problems(&path);
+        assert_eq!(problems.len(), 1);
+        assert!(!problems[0].refuse && problems[0].detail.contains("group"));
+        assert!(Config::load(&path).is_ok());
+        chmod(0o666);
+        assert!(permission_problems(&path)[0].refuse);
+        let refused = Config::load(&path).unwrap_err().to_string();
+        assert!(refused.contains("writable by every user"), "{refused}");
+        assert!(refused.contains("chmod 600"), "{refused}");
     }
 }
 
