@@ -184,6 +184,15 @@ async fn serve_connection(
             return;
         }
     };
+    serve_http(tls, state).await;
+}
+
+/// Answers the HTTP/1.1 requests of one decrypted connection (also what the bridge's fuzz
+/// target drives with raw bytes).
+pub async fn serve_http<S>(io: S, state: Arc<State>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |req| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(handle(req, &state).await) }
@@ -192,7 +201,7 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(15))
         .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(tls), service);
+        .serve_connection(TokioIo::new(io), service);
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection ended with an error");
     }

@@ -12,8 +12,8 @@
 //! rotates the token (panes then ask to pair again).
 
 mod assets;
-pub(crate) mod files;
-mod http;
+pub mod files;
+pub mod http;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

@@ -25,8 +25,8 @@ impl Backend {
         Backend { db, engine: None }
     }
 
-    #[cfg(test)]
-    pub(super) fn with_engine(engine: Engine) -> Backend {
+    /// A backend on an engine already open (tests and the fuzz target).
+    pub fn with_engine(engine: Engine) -> Backend {
         Backend {
             db: engine.path().to_path_buf(),
             engine: Some(engine),

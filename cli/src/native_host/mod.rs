@@ -7,8 +7,8 @@
 //! Thunderbird shows in its error console. Requests and replies are the RPC protocol of
 //! `rapport_core::rpc`; a capture is answered only after its transaction has committed.
 
-mod frames;
-mod host;
+pub mod frames;
+pub mod host;
 mod install;
 
 use std::path::PathBuf;

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Writes the fuzz targets' seed corpora from the project's own test mail.
+
+usage: make_seeds.py OUT_DIR   (makes OUT_DIR/<target>/ for every target)
+
+The mail comes from tests/corpus (notmuch's test maildir) and core/tests/cases (the threading
+cases); mboxes, RPC requests, native-messaging frames and bridge HTTP requests are built from it.
+"""
+import base64
+import json
+import pathlib
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TOKEN = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+HOST = "localhost:48123"
+ORIGIN = "https://localhost:48123"
+
+
+def test_mail():
+    files = sorted((ROOT / "tests/corpus").rglob("*")) + sorted((ROOT / "core/tests/cases").rglob("*.eml"))
+    return [f.read_bytes() for f in files if f.is_file() and f.suffix not in (".md", ".json")]
+
+
+def write(out, target, name, data):
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def mbox_of(messages, style):
+    parts = []
+    for i, m in enumerate(messages):
+        sep = b"From sender%d@example.test Mon Nov  2 10:00:00 2026\n" % i
+        header, _, body = m.replace(b"\r\n", b"\n").partition(b"\n\n")
+        if style == "mboxrd":
+            body = b"\n".join((b">" + l) if l.lstrip(b">").startswith(b"From ") else l for l in body.split(b"\n"))
+            body += b"\nFrom a line that needed quoting\n>From an old quote\n"
+        if style == "mboxcl":
+            body += b"\n\nFrom sender@example.test Mon Nov  2 10:00:00 2026\nnot a separator\n"
+            header += b"\nContent-Length: %d" % len(body)
+        if style == "phantom":
+            body += b"\n\nFrom my notes, unescaped\nstill body\n"
+        msg = header + b"\n\n" + body
+        if style == "crlf":
+            msg = msg.replace(b"\n", b"\r\n")
+            sep = sep.replace(b"\n", b"\r\n")
+        parts.append(sep + msg + (b"\r\n" if style == "crlf" else b"\n"))
+    return b"".join(parts)
+
+
+def rpc_requests(mail):
+    requests = [
+        {"id": 1, "method": "hello"},
+        {"id": 2, "method": "status"},
+        {"id": 3, "method": "stats"},
+        {"id": 4, "method": "contacts", "params": {"limit": 5, "sort": "last"}},
+        {"id": 5, "method": "search", "params": {"query": "notmuch", "limit": 3}},
+        {"id": 6, "method": "awaiting", "params": {"who": "me", "days": 3}},
+        {"id": 7, "method": "have", "params": {"message_ids": ["<a@b>", "c@d"]}},
+        {"id": 8, "method": "add_identity", "params": {"address": "me@example.test"}},
+        {"id": 9, "method": "record_sent", "params": {"tracking_id": "t1", "from": "me@example.test",
+                                                      "to": ["bob@example.test"], "cc": [], "bcc": [],
+                                                      "subject": "hi", "date": 1790000000}},
+        {"id": "x", "method": "card", "params": {"address": "cworth@cworth.org"}},
+        {"id": 10, "method": "thread", "params": {"thread_id": 1}},
+        {"id": 11, "method": "neglected", "params": {"limit": 2}},
+        {"id": 12, "method": "identities"},
+    ]
+    for i, m in enumerate(mail[:12]):
+        requests.append({"id": 100 + i, "method": "capture", "params": {
+            "raw": base64.b64encode(m).decode(),
+            "source": {"account": "account1", "folder": "/Sent" if i % 4 == 0 else "/INBOX", "id": str(i)},
+            "sent": i % 4 == 0}})
+    return [json.dumps(r).encode() for r in requests]
+
+
+def frame(payload):
+    return struct.pack("=I", len(payload)) + payload
+
+
+def http(method, path, body=b"", headers=()):
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}"] + list(headers)
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def main():
+    out = pathlib.Path(sys.argv[1])
+    mail = test_mail()
+    for i, m in enumerate(mail):
+        write(out, "header_parser", f"mail-{i:03}", m)
+    for style in ["mboxo", "mboxrd", "mboxcl", "phantom", "crlf"]:
+        for i in range(0, len(mail), 5):
+            write(out, "mbox_splitter", f"{style}-{i:03}", mbox_of(mail[i:i + 3], style))
+    requests = rpc_requests(mail)
+    for i, r in enumerate(requests):
+        write(out, "rpc_dispatch", f"req-{i:03}", r)
+        write(out, "native_host_frames", f"one-{i:03}", frame(r))
+    for i in range(0, len(requests) - 2, 3):
+        write(out, "native_host_frames", f"three-{i:03}", b"".join(frame(r) for r in requests[i:i + 3]))
+    write(out, "native_host_frames", "too-large", struct.pack("=I", 0x7FFFFFFF) + b"{}")
+    auth = [f"Authorization: Bearer {TOKEN}", "Content-Type: application/json", f"Origin: {ORIGIN}"]
+    write(out, "bridge_request", "page", http("GET", "/taskpane.html"))
+    write(out, "bridge_request", "manifest", http("GET", "/manifest.xml"))
+    write(out, "bridge_request", "preflight", http("OPTIONS", "/api/rpc", headers=[
+        f"Origin: {ORIGIN}", "Access-Control-Request-Method: POST"]))
+    write(out, "bridge_request", "pair", http("POST", "/api/pair", b'{"code": "ABCD-EFGH"}',
+                                              ["Content-Type: application/json", f"Origin: {ORIGIN}"]))
+    write(out, "bridge_request", "pair-wrong", http("POST", "/api/pair", b'{"code": "ZZZZ-ZZZZ"}',
+                                                    ["Content-Type: application/json"]))
+    write(out, "bridge_request", "no-token", http("POST", "/api/rpc", requests[0], ["Content-Type: application/json"]))
+    write(out, "bridge_request", "bad-host", http("GET", "/", headers=["Host: evil.example"]))
+    for i, r in enumerate(requests[:16]):
+        write(out, "bridge_request", f"rpc-{i:03}", http("POST", "/api/rpc", r, auth))
+    write(out, "bridge_request", "two-requests",
+          http("POST", "/api/rpc", requests[0], auth) + http("GET", "/taskpane.html"))
+
+
+if __name__ == "__main__":
+    main()
