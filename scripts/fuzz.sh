@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh TARGET SECONDS     run one target (its corpus grows across runs)
 #   scripts/fuzz.sh all SECONDS        run every target for SECONDS each
 #   scripts/fuzz.sh list               the targets
+#   scripts/fuzz.sh build              only build them
 #
 # Targets: header_parser, mbox_splitter, native_host_frames, bridge_request, rpc_dispatch.
 # Seeds come from the project's test mail (fuzz/make_seeds.py); the growing corpus lives in
@@ -17,10 +18,10 @@ TARGETS="header_parser mbox_splitter native_host_frames bridge_request rpc_dispa
 target=${1:-}
 seconds=${2:-60}
 case "$target" in
-  "" | -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "" | -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   list) echo "$TARGETS" | tr ' ' '\n'; exit 0 ;;
 esac
-if [ "$target" != all ] && ! echo " $TARGETS " | grep -q " $target "; then
+if [ "$target" != all ] && [ "$target" != build ] && ! echo " $TARGETS " | grep -q " $target "; then
   echo "fuzz.sh: unknown target '$target' (scripts/fuzz.sh list)" >&2
   exit 2
 fi
@@ -38,6 +39,7 @@ echo "fuzz.sh: building the targets (instrumented, release)…" >&2
 cargo build --locked --release --quiet --manifest-path fuzz/Cargo.toml --target "$triple" \
   --target-dir "$target_dir" --bins
 bin_dir=$target_dir/$triple/release
+[ "$target" = build ] && exit 0
 
 run_one() {
   local name=$1 secs=$2

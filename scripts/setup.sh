@@ -19,6 +19,7 @@ have xmllint || need+=(libxml2-utils)
 have zip || need+=(zip)
 have unzip || need+=(unzip)
 have sqlite3 || need+=(sqlite3)
+have c++ || need+=(g++)            # libFuzzer (scripts/fuzz.sh)
 [ -f /usr/share/java/jna.jar ] || need+=(libjna-java)
 have java || need+=(openjdk-17-jdk-headless)   # kotlinc and the Kotlin smoke test (bindings)
 if [ ${#need[@]} -gt 0 ]; then

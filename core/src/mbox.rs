@@ -66,9 +66,13 @@ pub fn has_ctime_shape(line: &[u8]) -> bool {
     }
     let text = String::from_utf8_lossy(rest);
     let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    // Bytes, not str slices: a name's third byte may be inside a multi-byte character.
     let is_in = |word: &str, names: &[&str]| {
-        let word = word.trim_end_matches(',');
-        word.len() >= 3 && names.contains(&word[..3].to_ascii_lowercase().as_str())
+        let word = word.trim_end_matches(',').as_bytes();
+        word.len() >= 3
+            && names
+                .iter()
+                .any(|name| word[..3].eq_ignore_ascii_case(name.as_bytes()))
     };
     let Some(day) = words
         .iter()
@@ -558,6 +562,21 @@ mod tests {
             got[1].offset
         );
         assert!(got[1].bytes.starts_with(b"From: b@x"));
+    }
+
+    /// Found by the mbox_splitter fuzz target: a weekday whose third byte was inside a
+    /// multi-byte character panicked the shape check.
+    #[test]
+    fn a_separator_with_bytes_that_are_not_utf8_is_no_panic() {
+        let mut mbox =
+            b"From sender1@example.test M\x92\x91 Nov  2 10:00:00 2026\nFrom: a@x\n\nb\n\n"
+                .to_vec();
+        mbox.extend_from_slice(
+            b"From sender1@example.test M\x92\x91 Nov  2 10:00:00 2026\nFrom: b@x\n\nc\n",
+        );
+        assert!(!has_ctime_shape(b"From x M\x92\x91 Nov  2 10:00:00 2026"));
+        // Not the ctime shape, so the file is a loose one: both separators count.
+        assert_eq!(messages(&mbox, 1 << 20).len(), 2);
     }
 
     #[test]
