@@ -793,6 +793,8 @@ pub fn import(
     } else {
         store.writer(crate::time::now())?
     };
+    // An import goes after short writers between its batches.
+    writer.long_running();
     if let Some(p) = options.policy {
         writer.override_policy(p);
     }
@@ -867,6 +869,7 @@ pub fn dry_run(
     let mut progress = ImportProgress::default();
     let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
     let mut writer = store.writer(crate::time::now())?;
+    writer.long_running();
     if let Some(p) = options.policy {
         writer.override_policy(p);
     }

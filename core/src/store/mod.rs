@@ -20,6 +20,12 @@
 //! - hold it briefly: a long writer (an import, a sync window) commits in batches and pauses
 //!   [`WRITER_PAUSE`] between them, so a waiting writer gets in within one batch; once another
 //!   writer has shown up, an import's batches are also cut at [`SHARED_BATCH`];
+//! - go in turn: a short writer (a capture, an edit, a sync window) holds `<database>-turn`
+//!   shared from before it asks for the lock until it commits; a long writer, between its
+//!   batches, waits while anyone holds that file (for up to [`YIELD_LIMIT`]), so a short write
+//!   never waits behind a second long writer's batch as well;
+//! - settle in pieces: a long writer's final settle goes a few hundred addresses or a
+//!   thousand threads per transaction (query indexes after a bulk load, one per transaction);
 //! - notice the others: after each batch a long writer reads `PRAGMA data_version`; if another
 //!   connection committed, it drops what it cached (nodes, addresses) and reads identities,
 //!   rules and the policy again, so the rest of its load is written as if that edit came first
@@ -81,13 +87,16 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
 const WRITE_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// How often a waiting writer tries the lock again.
-const WAIT_POLL: Duration = Duration::from_millis(1);
+pub(crate) const WAIT_POLL: Duration = Duration::from_millis(1);
 
 /// How long a long writer lets go of the lock between two of its batches.
 pub(crate) const WRITER_PAUSE: Duration = Duration::from_millis(4);
 
 /// How long a long writer holds the lock at a time once other writers have shown up.
 pub(crate) const SHARED_BATCH: Duration = Duration::from_millis(200);
+/// The longest a long writer waits between batches for short writers to take their turn (a
+/// short writer that never finishes must not stop an import).
+pub(crate) const YIELD_LIMIT: Duration = Duration::from_secs(2);
 
 /// Waits for the write lock, trying every [`WAIT_POLL`] for up to `limit`. SQLite's own busy
 /// timeout sleeps up to 100 ms between tries, so a writer that commits and begins again (an

@@ -208,6 +208,12 @@ const MESSAGE_DIRECTION: &str = "CASE
               THEN 'internal' ELSE 'outbound' END
      ELSE 'inbound' END";
 
+/// Threads settled per transaction by a writer's final settle (see [`Writer::settle`]):
+/// about 12 ms of work each.
+pub(super) const THREAD_CHUNK: usize = 1_000;
+/// Addresses (with their contacts) settled per transaction likewise: about 0.1 s each.
+pub(super) const ADDRESS_CHUNK: usize = 250;
+
 impl Writer<'_> {
     /// Recomputes directions and marks everything for recomputation: after the policy changed.
     pub fn recompute_all(&mut self) -> Result<()> {
@@ -281,7 +287,12 @@ impl Writer<'_> {
     }
 
     /// Recomputes threads, then addresses, then contacts, for everything touched.
-    pub(super) fn settle(&mut self) -> Result<()> {
+    ///
+    /// With `letting_others_in` (a writer's final settle, never a dry run), many threads are
+    /// settled [`THREAD_CHUNK`] at a time, each chunk its own transaction, so that writers
+    /// waiting for the lock get in between (settling 200,000 messages' threads at once held it
+    /// for a second or more).
+    pub(super) fn settle(&mut self, letting_others_in: bool) -> Result<()> {
         let started = std::time::Instant::now();
         // Work earlier writers left pending (windows of a sync, a killed import), unless a
         // running import left it and will settle it itself.
@@ -293,18 +304,14 @@ impl Writer<'_> {
             self.dirty_addresses.extend(pending_addresses);
         }
         let (threads, addresses) = (self.dirty_threads.len(), self.dirty_addresses.len());
-        if !self.dirty_threads.is_empty() {
-            self.recompute_threads()?;
-        }
+        let (thread_chunk, address_chunk) = if letting_others_in {
+            (THREAD_CHUNK, ADDRESS_CHUNK)
+        } else {
+            (usize::MAX, usize::MAX)
+        };
+        self.recompute_threads_in_chunks(settles_pending, thread_chunk)?;
         let after_threads = started.elapsed();
-        let mut contacts = 0;
-        if !self.dirty_addresses.is_empty() {
-            let dirty = self.recompute_addresses()?;
-            contacts = dirty.len();
-            if !dirty.is_empty() {
-                self.recompute_contacts(&dirty)?;
-            }
-        }
+        let contacts = self.recompute_addresses_in_chunks(settles_pending, address_chunk)?;
         tracing::debug!(
             threads,
             addresses,
@@ -313,29 +320,118 @@ impl Writer<'_> {
             total_ms = started.elapsed().as_millis() as u64,
             "settled aggregates"
         );
-        if settles_pending {
-            self.conn
-                .execute_batch("DELETE FROM pending_thread; DELETE FROM pending_address;")?;
+        Ok(())
+    }
+
+    /// Settles the dirty threads `chunk` at a time, committing between chunks (see
+    /// [`Writer::settle`]); what was settled stops being pending in the same transaction, so
+    /// work others leave pending meanwhile stays pending. The aggregates gathered beside are
+    /// used while no other writer has committed since they were read; after that each chunk's
+    /// are read on this connection (and the address facts gathered beside are dropped too).
+    fn recompute_threads_in_chunks(&mut self, settles_pending: bool, chunk: usize) -> Result<()> {
+        if self.dirty_threads.is_empty() {
+            return Ok(());
+        }
+        let mut threads: Vec<i64> = std::mem::take(&mut self.dirty_threads)
+            .into_iter()
+            .collect();
+        threads.sort_unstable();
+        let mut beside = match self.facts_beside.as_ref() {
+            Some(beside) => {
+                let waited = std::time::Instant::now();
+                let all = beside.threads.recv().map_err(|_| {
+                    crate::error::Error::Internal("the thread pass stopped".into())
+                })??;
+                tracing::debug!(
+                    ms = waited.elapsed().as_millis() as u64,
+                    "waited for the thread pass beside"
+                );
+                Some(all)
+            }
+            None => None,
+        };
+        let version = self.data_version;
+        for (i, part) in threads.chunks(chunk).enumerate() {
+            if i > 0 {
+                self.commit_and_continue()?;
+                if self.data_version != version && beside.is_some() {
+                    tracing::debug!("another writer committed while settling: reading afresh");
+                    beside = None;
+                    self.facts_beside = None;
+                }
+            }
+            let ids: HashSet<i64> = part.iter().copied().collect();
+            let aggs = match beside.as_mut() {
+                Some(all) => part
+                    .iter()
+                    .filter_map(|t| all.remove(t).map(|a| (*t, a)))
+                    .collect(),
+                None => {
+                    self.temp_ids("dirty_thread", &ids)?;
+                    thread_aggregates(self.conn, true)?
+                }
+            };
+            self.store_thread_aggregates(aggs)?;
+            if settles_pending {
+                self.temp_ids("settled_thread", &ids)?;
+                self.conn.execute_batch(
+                    "DELETE FROM pending_thread WHERE id IN (SELECT id FROM temp.settled_thread)",
+                )?;
+            }
         }
         Ok(())
     }
 
-    fn recompute_threads(&mut self) -> Result<()> {
-        let dirty = std::mem::take(&mut self.dirty_threads);
-        let aggs = match self.facts_beside.as_ref() {
-            // Every thread, aggregated on the second connection: keep the dirty ones.
-            Some(beside) => {
-                let mut all = beside.threads.recv().map_err(|_| {
-                    crate::error::Error::Internal("the thread pass stopped".into())
-                })??;
-                all.retain(|thread, _| dirty.contains(thread));
-                all
+    /// Settles the dirty addresses and their contacts `chunk` addresses at a time, like the
+    /// threads; returns how many contacts were recomputed.
+    fn recompute_addresses_in_chunks(
+        &mut self,
+        settles_pending: bool,
+        chunk: usize,
+    ) -> Result<usize> {
+        let mut contacts = 0;
+        let version = self.data_version;
+        let mut first = true;
+        // Settling may make more addresses dirty: until none are.
+        while !self.dirty_addresses.is_empty() {
+            let mut addresses: Vec<i64> = std::mem::take(&mut self.dirty_addresses)
+                .into_iter()
+                .collect();
+            addresses.sort_unstable();
+            for part in addresses.chunks(chunk) {
+                if !first {
+                    self.commit_and_continue()?;
+                    if self.data_version != version
+                        && (self.facts_beside.is_some() || self.beside_facts.is_some())
+                    {
+                        tracing::debug!("another writer committed while settling: reading afresh");
+                        self.facts_beside = None;
+                        self.beside_facts = None;
+                    }
+                }
+                first = false;
+                self.dirty_addresses.extend(part.iter().copied());
+                let dirty_contacts = self.recompute_addresses()?;
+                contacts += dirty_contacts.len();
+                if !dirty_contacts.is_empty() {
+                    self.recompute_contacts(&dirty_contacts)?;
+                }
+                if settles_pending {
+                    // temp.dirty_address holds exactly this part (see `recompute_addresses`).
+                    self.conn.execute_batch(
+                        "DELETE FROM pending_address WHERE id IN (SELECT id FROM temp.dirty_address)",
+                    )?;
+                }
             }
-            None => {
-                self.temp_ids("dirty_thread", &dirty)?;
-                thread_aggregates(self.conn, true)?
-            }
-        };
+        }
+        // Facts gathered beside for addresses that did not end up dirty are of no further use.
+        self.beside_facts = None;
+        Ok(contacts)
+    }
+
+    /// Writes threads' aggregates; the addresses in list and bulk mail of threads the user
+    /// started or stopped writing in become dirty.
+    fn store_thread_aggregates(&mut self, aggs: HashMap<i64, ThreadAgg>) -> Result<()> {
         let mut before = self
             .conn
             .prepare_cached("SELECT outbound_count FROM thread WHERE id = ?1")?;
@@ -407,16 +503,27 @@ impl Writer<'_> {
             first: i64,
             last: i64,
         }
-        let mut facts = match self.facts_beside.take() {
+        if let Some(beside) = self.facts_beside.take() {
             // Computed over every address by a second connection while this one rebuilt
-            // indexes and threads: exact for whichever addresses ended up dirty.
-            Some(beside) => {
-                let facts = beside.facts.recv().map_err(|_| {
-                    crate::error::Error::Internal("the address pass stopped".into())
-                })??;
-                self.checkpoint_beside = Some(beside.checkpoint);
-                facts
-            }
+            // indexes and threads: exact for whichever addresses end up dirty, until another
+            // writer commits (then the settle drops them).
+            let waited = std::time::Instant::now();
+            let facts = beside
+                .facts
+                .recv()
+                .map_err(|_| crate::error::Error::Internal("the address pass stopped".into()))??;
+            self.checkpoint_beside = Some(beside.checkpoint);
+            tracing::debug!(
+                ms = waited.elapsed().as_millis() as u64,
+                "waited for the address pass beside"
+            );
+            self.beside_facts = Some(facts);
+        }
+        let mut facts: HashMap<i64, Facts> = match self.beside_facts.as_mut() {
+            Some(all) => dirty
+                .iter()
+                .filter_map(|a| all.remove(a).map(|f| (*a, f)))
+                .collect(),
             None => {
                 // Over all participants, in message order, when most addresses are dirty (a
                 // bulk import); through the address index otherwise.
@@ -444,7 +551,7 @@ impl Writer<'_> {
                 address_facts(self.conn, !full_scan, &outbound_threads)?
             }
         };
-        self.full_dates.clear();
+        self.full_dates.retain(|a| !dirty.contains(a));
         self.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS address_latest_name (id INTEGER PRIMARY KEY, name TEXT);
              DELETE FROM temp.address_latest_name;
@@ -673,6 +780,65 @@ fn median(sorted: &[i64]) -> Option<i64> {
 mod tests {
     use super::super::Store;
     use crate::mail::{Class, Direction};
+
+    /// A bulk load's final settle goes [`super::THREAD_CHUNK`] threads and
+    /// [`super::ADDRESS_CHUNK`] addresses per transaction, with
+    /// the aggregates gathered beside: the result equals settling the same mail a little at a
+    /// time.
+    #[test]
+    fn settling_in_chunks_equals_settling_as_mail_arrives() -> Result<()> {
+        let mails: Vec<Mail> = (0..super::THREAD_CHUNK * 3)
+            .map(|i| {
+                let thread = i / 2;
+                let (from, to) = if i % 2 == 1 && thread % 3 == 0 {
+                    (
+                        "Me <me@example.com>",
+                        format!("p{}@example.org", thread % 1_200),
+                    )
+                } else {
+                    (
+                        "Pat <pat@example.org>",
+                        format!("me@example.com, p{}@example.org", thread % 1_200),
+                    )
+                };
+                let m = Mail::new(&format!("c{i}@x"), from, &to)
+                    .subject(&format!("topic {thread}"))
+                    .day(1 + (i % 28) as u32);
+                if i % 2 == 1 {
+                    m.header(&format!("In-Reply-To: <c{}@x>", i - 1))
+                } else {
+                    m
+                }
+            })
+            .collect();
+        let dir = tempfile::tempdir().map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+        let mut chunked = Store::open(&dir.path().join("chunked.db"))?;
+        let mut a_little_at_a_time = Store::open(&dir.path().join("small.db"))?;
+        for store in [&mut chunked, &mut a_little_at_a_time] {
+            store.add_identity("me@example.com", "me@example.com", "")?;
+        }
+        let mut w = chunked.bulk_writer(CAPTURED)?;
+        write_mails(&mut w, &mails)?;
+        w.finish()?;
+        for part in mails.chunks(500) {
+            store_mails(&mut a_little_at_a_time, part)?;
+        }
+        for sql in [
+            "SELECT id, message_count, first_date, last_date, outbound_count, root_message_id,
+                    subject, last_message_id, last_direction, last_counted_date
+             FROM thread ORDER BY id",
+            "SELECT key, status, contact_id, first_seen, last_seen FROM address ORDER BY key",
+            "SELECT * FROM contact ORDER BY id",
+            "SELECT count(*) FROM pending_thread UNION ALL SELECT count(*) FROM pending_address",
+        ] {
+            assert_eq!(
+                rows(&chunked, sql)?,
+                rows(&a_little_at_a_time, sql)?,
+                "{sql}"
+            );
+        }
+        Ok(())
+    }
 
     /// The user's own address keeps its first and last dates without a pass over all its mail:
     /// written one message at a time in any order, they equal a full recomputation.

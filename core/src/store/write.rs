@@ -107,6 +107,8 @@ pub struct Writer<'c> {
     pub(super) indexes_deferred: bool,
     /// Address facts being gathered on a second connection (see [`Writer::start_facts_beside`]).
     pub(super) facts_beside: Option<FactsBeside>,
+    /// The address facts received from beside, while they are still exact (see `settle`).
+    pub(super) beside_facts: Option<HashMap<i64, super::settle::Facts>>,
     /// The checkpoint that follows it, joined once the writer has committed.
     pub(super) checkpoint_beside: Option<std::thread::JoinHandle<()>>,
     pub(super) node_cache: NodeCache,
@@ -130,6 +132,9 @@ pub struct Writer<'c> {
     /// Held (shared) from this writer's first commit until it ends: tells other writers that
     /// its pending rows belong to a running writer (see [`Writer::settles_pending`]).
     pub(super) lease: Option<std::fs::File>,
+    /// A shared hold on `<database>-turn` while this is a short writer (see the store's
+    /// concurrency notes); dropped once it turns out to be a long one.
+    turn: Option<std::fs::File>,
     /// When this writer last took the lock.
     pub(super) batch_started: std::time::Instant,
     /// A policy for this writer only (`rapport import --policy`), kept when settings reload.
@@ -177,6 +182,18 @@ fn class_rank(class: &str) -> u8 {
     }
 }
 
+/// `<database>-NAME`, opened for locking; `None` for an in-memory database or when the file
+/// cannot be had (a read-only directory): writers then simply do without that coordination.
+fn side_file(conn: &Connection, name: &str) -> Option<std::fs::File> {
+    let path = conn.path().filter(|p| !p.is_empty())?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{path}-{name}"))
+        .ok()
+}
+
 impl<'c> Writer<'c> {
     /// Begins with what an earlier writer learned (see [`WriterCaches`]).
     /// If another process committed in between, the caches are stale and are dropped.
@@ -211,6 +228,8 @@ impl<'c> Writer<'c> {
     }
 
     fn begin_inner(conn: &'c Connection, now: i64, probe: bool) -> Result<Self> {
+        // Waiting for the lock, and writing: long writers let this one in first.
+        let turn = side_file(conn, "turn").and_then(|file| file.lock_shared().ok().map(|()| file));
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut w = Writer {
             conn,
@@ -232,6 +251,7 @@ impl<'c> Writer<'c> {
             start_contact: 0,
             indexes_deferred: false,
             facts_beside: None,
+            beside_facts: None,
             checkpoint_beside: None,
             node_cache: NodeCache::default(),
             new_addresses: HashSet::new(),
@@ -241,6 +261,7 @@ impl<'c> Writer<'c> {
             own_seen: HashMap::new(),
             full_dates: HashSet::new(),
             lease: None,
+            turn,
             batch_started: std::time::Instant::now(),
             policy_override: None,
         };
@@ -296,11 +317,13 @@ impl<'c> Writer<'c> {
         if self.lease.is_none() {
             self.lease = self.take_lease();
         }
+        self.long_running();
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
         // Waiters poll for the lock every millisecond (see `store::wait_for_lock`); without this
         // pause the next BEGIN would take it again before any of them looked.
         std::thread::sleep(super::WRITER_PAUSE);
+        self.let_short_writers_in();
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.in_tx = true;
         self.batch_started = std::time::Instant::now();
@@ -335,6 +358,28 @@ impl<'c> Writer<'c> {
             .prepare_cached(sql)?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Marks this writer as a long one (an import, a dry run): it no longer counts as a short
+    /// writer waiting its turn, and others' turns come before its batches.
+    pub fn long_running(&mut self) {
+        self.turn = None;
+    }
+
+    /// Waits while short writers hold `<database>-turn` (they are waiting for the lock or
+    /// writing), for up to [`super::YIELD_LIMIT`].
+    fn let_short_writers_in(&self) {
+        let Some(turns) = side_file(self.conn, "turn") else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        while started.elapsed() < super::YIELD_LIMIT {
+            match turns.try_lock() {
+                Ok(()) => return,
+                Err(std::fs::TryLockError::WouldBlock) => std::thread::sleep(super::WAIT_POLL),
+                Err(std::fs::TryLockError::Error(_)) => return,
+            }
+        }
     }
 
     /// The file beside the database that long writers hold shared while they run.
@@ -690,8 +735,8 @@ impl<'c> Writer<'c> {
     pub fn finish(mut self) -> Result<BatchEffects> {
         self.flush_batch()?;
         self.start_facts_beside()?;
-        self.restore_indexes()?;
-        self.settle()?;
+        self.restore_indexes_letting_others_in()?;
+        self.settle(true)?;
         let started = std::time::Instant::now();
         self.conn.execute_batch("COMMIT")?;
         self.in_tx = false;
@@ -707,7 +752,7 @@ impl<'c> Writer<'c> {
     pub fn finish_dry(mut self) -> Result<DryRunFindings> {
         self.flush_batch()?;
         self.restore_indexes()?;
-        self.settle()?;
+        self.settle(false)?;
         let entry = |r: &rusqlite::Row<'_>| -> rusqlite::Result<DryRunEntry> {
             Ok(DryRunEntry {
                 email: r.get(0)?,

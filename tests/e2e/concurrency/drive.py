@@ -10,6 +10,9 @@
     drive.py sequential BIN DB BRIDGE_DIR PORT LOG BIG SECOND
         The same work from LOG, one thing after another.
 
+With TRACE_DIR set, each import's debug log goes there and the four slowest of each kind of
+work are printed with the time they started, to line them up with the imports' phases.
+
 Exits 1 if anything failed. Uses only the standard library.
 """
 import base64
@@ -39,12 +42,14 @@ class Tally:
     def __init__(self, name):
         self.name = name
         self.times = []
+        self.when = []
         self.failures = []
         self.lock = threading.Lock()
 
     def record(self, seconds, error=None):
         with self.lock:
             self.times.append(seconds)
+            self.when.append(time.time() - seconds)
             if error:
                 self.failures.append(error)
 
@@ -133,7 +138,13 @@ class Bridge:
 
 def run_cli(binary, db, args, tally):
     started = time.monotonic()
-    proc = subprocess.run([binary, "--db", db, "-q", *args], capture_output=True, text=True)
+    env = dict(os.environ)
+    if args[0] == "import" and os.environ.get("TRACE_DIR"):
+        env["RAPPORT_LOG"] = "debug"
+    proc = subprocess.run([binary, "--db", db, "-q", *args], capture_output=True, text=True, env=env)
+    if args[0] == "import" and os.environ.get("TRACE_DIR"):
+        with open(os.path.join(os.environ["TRACE_DIR"], f"import-{time.time():.0f}.log"), "w") as f:
+            f.write(proc.stderr)
     error = None
     if proc.returncode != 0:
         error = f"{' '.join(args)}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
@@ -244,6 +255,11 @@ def main():
         print(t.line(), flush=True)
         for f in t.failures[:5]:
             print(f"  failure: {f}", flush=True)
+        if os.environ.get("TRACE_DIR"):
+            slowest = sorted(zip(t.times, t.when), reverse=True)[:4]
+            for secs, when in slowest:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(when)) + f"{when % 1:.3f}"[1:]
+                print(f"  slow: {secs * 1000:.0f} ms from {stamp}", flush=True)
         failed += len(t.failures)
     sys.exit(1 if failed else 0)
 
