@@ -3,33 +3,32 @@
 //! "broken", never with a panic.
 #![no_main]
 
+#[path = "shared.rs"]
+mod shared;
+
 use std::cell::RefCell;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use rapport_cli::native_host::frames::read_frame;
 use rapport_cli::native_host::host::{Backend, serve};
-use rapport_core::rpc::{MAX_REPLY_BYTES, RpcContext};
-use rapport_core::{Engine, SourceKind};
+use rapport_core::Engine;
+use rapport_core::rpc::MAX_REPLY_BYTES;
+use shared::{Renewed, context};
 
 thread_local! {
-    static BACKEND: RefCell<(u32, Option<Backend>)> = const { RefCell::new((0, None)) };
+    static BACKEND: RefCell<Renewed<Backend>> = const { RefCell::new(Renewed::new()) };
 }
 
 fuzz_target!(|data: &[u8]| {
     BACKEND.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.1.is_none() || cell.0 >= 5_000 {
-            *cell = (0, Engine::open_in_memory().ok().map(Backend::with_engine));
-        }
-        cell.0 += 1;
-        let Some(backend) = &mut cell.1 else { return };
-        let ctx = RpcContext {
-            client: SourceKind::Thunderbird,
-            now: Some(1_790_000_000),
+        let Some(backend) = cell.get(|| Engine::open_in_memory().ok().map(Backend::with_engine))
+        else {
+            return;
         };
         let mut out = Vec::new();
-        serve(backend, &mut Cursor::new(data), &mut out, &ctx).expect("writing to memory");
+        serve(backend, &mut Cursor::new(data), &mut out, &context()).expect("writing to memory");
         let mut replies = out.as_slice();
         while let Some(frame) = read_frame(&mut replies, MAX_REPLY_BYTES).expect("reply frames") {
             let value: serde_json::Value = serde_json::from_slice(&frame).expect("JSON replies");

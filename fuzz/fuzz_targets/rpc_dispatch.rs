@@ -2,31 +2,27 @@
 //! bytes: one JSON object reply within the reply limit, never a panic.
 #![no_main]
 
+#[path = "shared.rs"]
+mod shared;
+
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
-use rapport_core::rpc::{MAX_REPLY_BYTES, RpcContext, handle_bytes};
-use rapport_core::{Engine, SourceKind};
+use rapport_core::Engine;
+use rapport_core::rpc::{MAX_REPLY_BYTES, handle_bytes};
+use shared::{Renewed, context};
 
 thread_local! {
-    /// One database for many inputs (opening one per input would be most of the work),
-    /// renewed now and then so captures do not pile up.
-    static ENGINE: RefCell<(u32, Option<Engine>)> = const { RefCell::new((0, None)) };
+    static ENGINE: RefCell<Renewed<Engine>> = const { RefCell::new(Renewed::new()) };
 }
 
 fuzz_target!(|data: &[u8]| {
     ENGINE.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.1.is_none() || cell.0 >= 5_000 {
-            *cell = (0, Engine::open_in_memory().ok());
-        }
-        cell.0 += 1;
-        let Some(engine) = &cell.1 else { return };
-        let ctx = RpcContext {
-            client: SourceKind::Thunderbird,
-            now: Some(1_790_000_000),
+        let Some(engine) = cell.get(|| Engine::open_in_memory().ok()) else {
+            return;
         };
-        let reply = handle_bytes(engine, data, &ctx);
+        let reply = handle_bytes(engine, data, &context());
         assert!(
             reply.len() <= MAX_REPLY_BYTES,
             "reply of {} bytes",
