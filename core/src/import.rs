@@ -115,27 +115,35 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 /// its size when `sizes` is set (a stat per file; the reading pass does without). Each
 /// directory is entered once, however many symlinks lead to it, so links to a parent cannot
 /// make the walk loop. Returns false when `visit` asked to stop.
-fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(Found<'_>) -> bool) -> bool {
+fn walk(
+    paths: &[PathBuf],
+    sizes: bool,
+    database: &DatabaseFiles,
+    visit: &mut dyn FnMut(Found<'_>) -> bool,
+) -> bool {
     use std::os::unix::fs::MetadataExt;
     struct Walk<'v> {
         sizes: bool,
         visit: &'v mut dyn FnMut(Found<'_>) -> bool,
         /// (device, inode) of every directory entered.
         entered: std::collections::HashSet<(u64, u64)>,
+        database: &'v DatabaseFiles,
     }
     impl Walk<'_> {
         fn enter(&mut self, dir: &Path, meta: &std::fs::Metadata) -> bool {
-            if !self.entered.insert((meta.dev(), meta.ino())) {
+            let id = (meta.dev(), meta.ino());
+            if !self.entered.insert(id) {
                 tracing::info!(
                     directory = %dir.display(),
                     "directory already read through another path (a symlink); not read again"
                 );
                 return true;
             }
-            self.dir(dir)
+            let holds_database = self.database.directory == Some(id);
+            self.dir(dir, holds_database)
         }
 
-        fn dir(&mut self, dir: &Path) -> bool {
+        fn dir(&mut self, dir: &Path, holds_database: bool) -> bool {
             let listing = match std::fs::read_dir(dir) {
                 Ok(listing) => listing,
                 Err(e) => return (self.visit)(Found::Unreadable(dir, e.to_string())),
@@ -173,6 +181,10 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(Found<'_>) -> bool
                 if ignored_name(&name) && !maildir_folder {
                     continue;
                 }
+                if holds_database && self.database.names.iter().any(|n| n.as_str() == name) {
+                    tracing::debug!(path = %path.display(), "the database being written: not read");
+                    continue;
+                }
                 let keep_going = if file_type.is_file() {
                     (self.visit)(Found::File(&path, len))
                 } else if file_type.is_dir() || file_type.is_symlink() {
@@ -208,6 +220,7 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(Found<'_>) -> bool
         sizes,
         visit,
         entered: std::collections::HashSet::new(),
+        database,
     };
     for path in paths {
         let keep_going = match std::fs::metadata(path) {
@@ -223,6 +236,44 @@ fn walk(paths: &[PathBuf], sizes: bool, visit: &mut dyn FnMut(Found<'_>) -> bool
     true
 }
 
+/// The database an import writes to and the files beside it, which a walk over their
+/// directory leaves alone (reading a file while it is being written is never mail).
+#[derive(Debug, Default)]
+struct DatabaseFiles {
+    /// (device, inode) of the database's directory.
+    directory: Option<(u64, u64)>,
+    /// The database's file name and those of the files SQLite and Rapport keep beside it.
+    names: Vec<String>,
+}
+
+impl DatabaseFiles {
+    fn of(database: &Path) -> DatabaseFiles {
+        use std::os::unix::fs::MetadataExt;
+        let directory = database
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .and_then(|d| std::fs::metadata(d).ok())
+            .map(|m| (m.dev(), m.ino()));
+        let Some(name) = database.file_name().and_then(|n| n.to_str()) else {
+            return DatabaseFiles::default();
+        };
+        let names = std::iter::once(name.to_string())
+            .chain(
+                ["-wal", "-shm", "-journal", "-writers", "-turn"]
+                    .iter()
+                    .map(|suffix| format!("{name}{suffix}")),
+            )
+            .collect();
+        DatabaseFiles { directory, names }
+    }
+}
+
 /// Fails before anything is read or written when there is nothing to import or a path is missing.
 fn check_paths(paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
@@ -236,9 +287,13 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
 
 /// Counts what an import of `paths` will read; fails early on a missing path.
 pub fn scan(paths: &[PathBuf]) -> Result<ScanTotals> {
+    count(paths, &DatabaseFiles::default())
+}
+
+fn count(paths: &[PathBuf], database: &DatabaseFiles) -> Result<ScanTotals> {
     check_paths(paths)?;
     let mut totals = ScanTotals::default();
-    walk(paths, true, &mut |found| {
+    walk(paths, true, database, &mut |found| {
         totals.files += 1;
         if let Found::File(_, len) = found {
             totals.bytes += len;
@@ -601,7 +656,11 @@ fn spawn_thread<T: Send + 'static>(
 }
 
 /// Starts the reading thread and the parsing workers.
-fn spawn_reader(paths: Vec<PathBuf>, snippet: bool) -> Result<ParsedStream> {
+fn spawn_reader(
+    paths: Vec<PathBuf>,
+    snippet: bool,
+    database: DatabaseFiles,
+) -> Result<ParsedStream> {
     let options = ParseOptions {
         // Dates in the future are judged against now.
         capture_time: crate::time::now(),
@@ -631,7 +690,7 @@ fn spawn_reader(paths: Vec<PathBuf>, snippet: bool) -> Result<ParsedStream> {
             units: Vec::with_capacity(JOB_UNITS),
             bytes: 0,
         };
-        walk(&paths, false, &mut |found| match found {
+        walk(&paths, false, &database, &mut |found| match found {
             Found::File(path, _) => read_file(path, &mut out, &mut folders),
             Found::Unreadable(path, error) => out.send(Unit::FileError {
                 location: path_location(path),
@@ -750,10 +809,15 @@ pub fn import(
     check_paths(paths)?;
     // Reading starts at once; counting what there is to read runs beside it, and progress is
     // reported from the moment the totals are known.
-    let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
+    let mut stream = spawn_reader(
+        paths.to_vec(),
+        options.snippet,
+        DatabaseFiles::of(store.path()),
+    )?;
     let mut counting = Some(spawn_thread("rapport-import-count".into(), {
         let paths = paths.to_vec();
-        move || scan(&paths)
+        let database = DatabaseFiles::of(store.path());
+        move || count(&paths, &database)
     })?);
     let mut summary = ImportSummary::default();
     let mut progress = ImportProgress::default();
@@ -867,7 +931,11 @@ pub fn dry_run(
     let started = Instant::now();
     let mut summary = ImportSummary::default();
     let mut progress = ImportProgress::default();
-    let mut stream = spawn_reader(paths.to_vec(), options.snippet)?;
+    let mut stream = spawn_reader(
+        paths.to_vec(),
+        options.snippet,
+        DatabaseFiles::of(store.path()),
+    )?;
     let mut writer = store.writer(crate::time::now())?;
     writer.long_running();
     if let Some(p) = options.policy {

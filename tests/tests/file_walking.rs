@@ -289,3 +289,19 @@ fn an_unescaped_from_line_in_a_body_makes_no_phantom_message_or_contact() {
     let contacts = rapport_json(&db, &["contacts"]).to_string();
     assert!(!contacts.contains("phantom.test"), "{contacts}");
 }
+
+#[test]
+fn the_database_being_written_is_not_read_as_mail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    std::fs::write(mail.join("a.eml"), message(1, "")).unwrap();
+    // The database lives in the very directory imported (twice: the second time its log and
+    // lock files are there too).
+    let db = mail.join("rapport.db");
+    for _ in 0..2 {
+        let s = summary(&import_within(import_command(&db, &[&mail])));
+        assert_eq!(s["messages_read"], 1, "{s}");
+        assert_eq!(s["skipped"], 0, "{s}");
+    }
+}
