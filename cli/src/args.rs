@@ -65,7 +65,15 @@ pub enum Command {
     /// Import mbox files, maildirs, .eml files, or directories of them
     ///
     /// Safe to repeat and to interrupt: messages are keyed by Message-ID, so importing the same
-    /// mail twice, in another order, or from another capture path changes nothing.
+    /// mail twice, in another order, or from another capture path changes nothing. Ctrl-C (or
+    /// SIGTERM) stops after the current batch and says what is stored; run the same command
+    /// again to go on. Other programs (sync, the mail-client plugins, edits) keep writing to
+    /// the database meanwhile.
+    ///
+    /// Directories are walked once each (symlink loops are harmless); FIFOs, sockets and
+    /// devices are reported as skipped, never opened; at most 17 MiB of one message is read;
+    /// mbox files may be mboxo, mboxrd or mboxcl. Whatever is not stored is listed by
+    /// `rapport skipped` with its reason.
     #[command(
         after_help = "Examples:\n  rapport import ~/Maildir --me me@example.com\n  rapport import archive.mbox --policy sent-and-received\n  rapport import ~/Mail --dry-run"
     )]
