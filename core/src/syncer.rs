@@ -174,7 +174,7 @@ pub async fn watch_account(
                 if idle && folders.iter().any(|f| f == "INBOX") {
                     session.examine("INBOX").await?;
                     let wait = options.idle.min(Duration::from_secs(29 * 60));
-                    let (s, changed) = session.idle(wait).await?;
+                    let (s, changed) = session.idle(wait, cancel).await?;
                     session = s;
                     changed_inbox = changed;
                 } else {

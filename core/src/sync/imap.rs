@@ -468,7 +468,11 @@ impl ImapSession {
 
     /// Waits in IDLE (RFC 2177) on the selected folder until the server reports a change or
     /// `wait` passes. Consumes the session and gives it back. Returns whether something changed.
-    pub async fn idle(self, wait: Duration) -> Result<(ImapSession, bool)> {
+    pub async fn idle(
+        self,
+        wait: Duration,
+        cancel: &crate::CancelToken,
+    ) -> Result<(ImapSession, bool)> {
         let ImapSession {
             session,
             host,
@@ -476,8 +480,25 @@ impl ImapSession {
         } = self;
         let mut handle = session.idle();
         timed(&host, "IDLE", handle.init()).await?;
-        let (fut, _stop) = handle.wait_with_timeout(wait);
-        let outcome = fut.await.map_err(|e| imap_error(&host, e))?;
+        let outcome = {
+            let (fut, stop) = handle.wait_with_timeout(wait);
+            tokio::pin!(fut);
+            // A stop (Ctrl-C, SIGTERM) ends the wait at once: dropping `stop` interrupts it,
+            // and the session still leaves IDLE politely below.
+            let cancelled = async {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            };
+            tokio::select! {
+                outcome = &mut fut => outcome,
+                () = cancelled => {
+                    drop(stop);
+                    fut.await
+                }
+            }
+        }
+        .map_err(|e| imap_error(&host, e))?;
         let changed = matches!(
             outcome,
             async_imap::extensions::idle::IdleResponse::NewData(_)
