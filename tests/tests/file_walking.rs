@@ -25,6 +25,15 @@ fn message(n: usize, extra: &str) -> String {
     )
 }
 
+/// A temporary directory holding `mail/a.eml`, one message.
+fn one_message_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    std::fs::write(mail.join("a.eml"), message(1, "")).unwrap();
+    (tmp, mail)
+}
+
 /// Runs `rapport --db DB --json import ARGS…` as `command` prepared it, killing it at [`HANG`].
 fn import_within(mut command: Command) -> Output {
     let mut child = command
@@ -108,10 +117,7 @@ fn symlinks_to_parents_are_entered_once() {
 
 #[test]
 fn fifos_are_reported_never_opened() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mail = tmp.path().join("mail");
-    std::fs::create_dir(&mail).unwrap();
-    std::fs::write(mail.join("a.eml"), message(1, "")).unwrap();
+    let (tmp, mail) = one_message_dir();
     let fifo = mail.join("pipe");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
@@ -292,10 +298,8 @@ fn an_unescaped_from_line_in_a_body_makes_no_phantom_message_or_contact() {
 
 #[test]
 fn the_database_being_written_is_not_read_as_mail() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mail = tmp.path().join("mail");
-    std::fs::create_dir(&mail).unwrap();
-    std::fs::write(mail.join("a.eml"), message(1, "")).unwrap();
+    // The directory is removed when `_tmp` goes, at the end.
+    let (_tmp, mail) = one_message_dir();
     // The database lives in the very directory imported (twice: the second time its log and
     // lock files are there too).
     let db = mail.join("rapport.db");
