@@ -324,16 +324,35 @@ impl Bars {
     }
 }
 
+/// What `sync` and `watch` start from: the chosen accounts, the database, a runtime, and
+/// Ctrl-C/SIGTERM turned into a stop after the current window.
+struct Session {
+    accounts: Vec<Account>,
+    engine: Arc<Engine>,
+    rt: tokio::runtime::Runtime,
+    stop: StopSignals,
+}
+
+impl Session {
+    fn start(ctx: &Ctx, names: &[String]) -> anyhow::Result<Session> {
+        let config = load(ctx)?;
+        let accounts = pick(&config, names)?.into_iter().cloned().collect();
+        Ok(Session {
+            accounts,
+            engine: Arc::new(Engine::open(&ctx.db)?),
+            rt: runtime()?,
+            stop: StopSignals::listen(),
+        })
+    }
+}
+
 pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let config = load(ctx)?;
-    let accounts: Vec<Account> = pick(&config, &args.accounts)?
-        .into_iter()
-        .cloned()
-        .collect();
-    let engine = Arc::new(Engine::open(&ctx.db)?);
-    let rt = runtime()?;
-    // Ctrl-C or SIGTERM: the sync stops after its current window.
-    let stop = StopSignals::listen();
+    let Session {
+        accounts,
+        engine,
+        rt,
+        stop,
+    } = Session::start(ctx, &args.accounts)?;
     let cancel = stop.token().clone();
     let bars = Arc::new(Bars::new(ctx.quiet || ctx.json));
     let mut reports = Vec::new();
@@ -422,15 +441,13 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let config = load(ctx)?;
-    let accounts: Vec<Account> = pick(&config, &args.accounts)?
-        .into_iter()
-        .cloned()
-        .collect();
-    let engine = Arc::new(Engine::open(&ctx.db)?);
-    let rt = runtime()?;
     // Ctrl-C or SIGTERM is how a watch ends: each account stops after its current window.
-    let stop = StopSignals::listen();
+    let Session {
+        accounts,
+        engine,
+        rt,
+        stop,
+    } = Session::start(ctx, &args.accounts)?;
     let cancel = stop.token().clone();
     let options = WatchOptions {
         poll: Duration::from_secs(args.poll.max(5)),

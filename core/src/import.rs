@@ -312,11 +312,14 @@ enum Item {
     FileDone {
         bytes: u64,
     },
-    FileError {
-        location: String,
-        reason: &'static str,
-        error: String,
-    },
+    FileError(FileProblem),
+}
+
+/// A file or directory that could not be read, or was not opened: recorded as a skip.
+struct FileProblem {
+    location: String,
+    reason: &'static str,
+    error: String,
 }
 
 fn capture_time_of(path: &Path) -> i64 {
@@ -342,11 +345,7 @@ enum Unit {
     FileDone {
         bytes: u64,
     },
-    FileError {
-        location: String,
-        reason: &'static str,
-        error: String,
-    },
+    FileError(FileProblem),
 }
 
 /// A job closes at this many units or bytes: small enough to keep memory flat and the workers
@@ -466,10 +465,12 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         .map(crate::source::os_key)
         .unwrap_or_default();
     let location = || path_location(path);
-    let file_error = |location: String, e: std::io::Error| Unit::FileError {
-        location,
-        reason: "unreadable",
-        error: e.to_string(),
+    let file_error = |location: String, e: std::io::Error| {
+        Unit::FileError(FileProblem {
+            location,
+            reason: "unreadable",
+            error: e.to_string(),
+        })
     };
     let mut file = match open_regular(path) {
         Ok(Ok(file)) => file,
@@ -552,11 +553,11 @@ fn path_location(path: &Path) -> String {
 }
 
 fn not_regular(path: &Path, kind: &'static str) -> Unit {
-    Unit::FileError {
+    Unit::FileError(FileProblem {
         location: path_location(path),
         reason: "not a regular file",
         error: format!("{kind}, not a mail file: not opened"),
-    }
+    })
 }
 
 /// Parses a job's messages into items for the writer.
@@ -591,15 +592,7 @@ fn parse_job(units: Vec<Unit>, options: ParseOptions) -> Vec<Item> {
                 }
             }
             Unit::FileDone { bytes } => Item::FileDone { bytes },
-            Unit::FileError {
-                location,
-                reason,
-                error,
-            } => Item::FileError {
-                location,
-                reason,
-                error,
-            },
+            Unit::FileError(problem) => Item::FileError(problem),
         })
         .collect()
 }
@@ -692,11 +685,11 @@ fn spawn_reader(
         };
         walk(&paths, false, &database, &mut |found| match found {
             Found::File(path, _) => read_file(path, &mut out, &mut folders),
-            Found::Unreadable(path, error) => out.send(Unit::FileError {
+            Found::Unreadable(path, error) => out.send(Unit::FileError(FileProblem {
                 location: path_location(path),
                 reason: "unreadable",
                 error,
-            }),
+            })),
             Found::NotRegular(path, kind) => out.send(not_regular(path, kind)),
         });
         // Whatever was read goes to the writer, whether the walk finished or not.
@@ -767,11 +760,11 @@ fn apply(
             progress.files_done += 1;
             progress.bytes_done += bytes;
         }
-        Item::FileError {
+        Item::FileError(FileProblem {
             location,
             reason,
             error,
-        } => {
+        }) => {
             writer.record_skip(&location, reason, &error)?;
             summary.files += 1;
             progress.files_done += 1;
