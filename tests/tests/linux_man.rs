@@ -111,6 +111,36 @@ fn linux_man_agrees_with_notmuch_in_any_order_and_twice() {
         sizes(&rdb),
         "thread sizes differ between orders"
     );
+
+    // And the same name histories, though six Message-IDs arrive as two differing copies.
+    let names = |db: &Path| {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT a.key, n.name, n.first_seen, n.last_seen, n.uses
+                 FROM address_name n JOIN address a ON a.id = n.address_id ORDER BY 1, 2",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{} {} {} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<std::collections::BTreeSet<String>>>()
+        .unwrap()
+    };
+    let (forward_names, reverse_names) = (names(&db), names(&rdb));
+    let differing: Vec<_> = forward_names.symmetric_difference(&reverse_names).collect();
+    assert!(
+        differing.is_empty(),
+        "name histories differ between orders: {differing:?}"
+    );
 }
 
 /// A copy of the first `n` files of the maildir (hard links).

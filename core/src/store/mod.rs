@@ -75,6 +75,7 @@ pub use write::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_sync_state.sql"),
+    include_str!("migrations/0003_participant_name.sql"),
 ];
 
 /// A stored date, if any, as a [`Timestamp`].

@@ -18,12 +18,47 @@ static PARTICIPANT_INSERTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLo
     (1..=8)
         .map(|n| {
             format!(
-                "INSERT OR IGNORE INTO participant (message_id, address_id, role) VALUES {}",
-                vec!["(?, ?, ?)"; n].join(", ")
+                "INSERT OR IGNORE INTO participant (message_id, address_id, role, name) VALUES {}",
+                vec!["(?, ?, ?, ?)"; n].join(", ")
             )
         })
         .collect()
 });
+
+/// One participant row as a copy of a message would write it.
+struct ParticipantRow<'a> {
+    address_id: i64,
+    role: &'static str,
+    key: &'a str,
+    /// The display name, or '' when the copy gives none.
+    name: &'a str,
+}
+
+/// A copy's participants, each (address, role) once: the first name a header gives it wins
+/// (`To: Ann <a@x>, A. <a@x>` is one row), so rows and name uses agree.
+fn unique_participants<'a>(p: &'a PreparedMessage, ids: &[i64]) -> Vec<ParticipantRow<'a>> {
+    let mut rows: Vec<ParticipantRow<'a>> = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::new();
+    for (pp, &address_id) in p.participants.iter().zip(ids) {
+        let role = pp.role.as_str();
+        // A linear look is cheaper than hashing for the usual handful of participants.
+        let repeated = if ids.len() <= 16 {
+            rows.iter()
+                .any(|r| r.address_id == address_id && r.role == role)
+        } else {
+            !seen.insert((address_id, role))
+        };
+        if !repeated {
+            rows.push(ParticipantRow {
+                address_id,
+                role,
+                key: &pp.key,
+                name: pp.name.as_deref().unwrap_or(""),
+            });
+        }
+    }
+    rows
+}
 
 /// How much a written form of an address is preferred for display (smaller is better): one
 /// without a `+tag`, then one without capitals, then the first in byte order.
@@ -105,57 +140,67 @@ impl Writer<'_> {
         direction(from, &recipients, &self.identities)
     }
 
+    /// Writes the participant rows of one copy of a message. A new message (`fresh`) gets every
+    /// row; a further copy adds only the rows it has and the stored copy lacks. Each row keeps
+    /// the display name it was written with, and its addresses become dirty.
     pub(super) fn write_participants(
         &mut self,
         message_id: i64,
         p: &PreparedMessage,
         ids: &[i64],
-        record_names: bool,
+        fresh: bool,
     ) -> Result<()> {
-        // One statement for up to eight rows: most messages have fewer participants, and one
-        // statement per row is a large part of ingest time.
-        let mut inserted = vec![true; ids.len()];
-        if record_names {
-            for (chunk_ps, chunk_ids) in p.participants.chunks(8).zip(ids.chunks(8)) {
+        let rows = unique_participants(p, ids);
+        let mut inserted = vec![true; rows.len()];
+        if fresh {
+            // One statement for up to eight rows: most messages have fewer participants, and
+            // one statement per row is a large part of ingest time.
+            for chunk in rows.chunks(8) {
                 let sql = PARTICIPANT_INSERTS
-                    .get(chunk_ids.len() - 1)
+                    .get(chunk.len() - 1)
                     .ok_or_else(|| crate::error::Error::Internal("participant chunk".into()))?;
                 let mut stmt = self.conn.prepare_cached(sql)?;
-                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk_ids.len() * 3);
-                let roles: Vec<&str> = chunk_ps.iter().map(|pp| pp.role.as_str()).collect();
-                for (aid, role) in chunk_ids.iter().zip(&roles) {
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
+                for row in chunk {
                     values.push(&message_id);
-                    values.push(aid);
-                    values.push(role);
+                    values.push(&row.address_id);
+                    values.push(&row.role);
+                    values.push(&row.name);
                 }
                 stmt.execute(values.as_slice())?;
             }
         } else {
-            // A duplicate copy: only rows it adds make their addresses dirty.
             let mut stmt = self.conn.prepare_cached(
-                "INSERT OR IGNORE INTO participant (message_id, address_id, role) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO participant (message_id, address_id, role, name)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (i, (pp, aid)) in p.participants.iter().zip(ids).enumerate() {
-                inserted[i] = stmt.execute(params![message_id, aid, pp.role.as_str()])? > 0;
+            for (i, row) in rows.iter().enumerate() {
+                inserted[i] =
+                    stmt.execute(params![message_id, row.address_id, row.role, row.name])? > 0;
             }
         }
-        for (i, (pp, &aid)) in p.participants.iter().zip(ids).enumerate() {
-            if inserted[i] {
-                self.dirty_addresses.insert(aid);
-                if self.identities.contains(&pp.key) {
-                    let seen = self.own_seen.entry(aid).or_insert((p.date, p.date));
-                    seen.0 = seen.0.min(p.date);
-                    seen.1 = seen.1.max(p.date);
-                }
-                if record_names && let Some(name) = &pp.name {
-                    let e = self
-                        .names
-                        .entry((aid, name.clone()))
-                        .or_insert((p.date, p.date, 0));
-                    e.0 = e.0.min(p.date);
-                    e.1 = e.1.max(p.date);
-                    e.2 += 1;
-                }
+        for (row, _) in rows
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, inserted)| **inserted)
+        {
+            self.dirty_addresses.insert(row.address_id);
+            if self.identities.contains(row.key) {
+                let seen = self
+                    .own_seen
+                    .entry(row.address_id)
+                    .or_insert((p.date, p.date));
+                seen.0 = seen.0.min(p.date);
+                seen.1 = seen.1.max(p.date);
+            }
+            if !row.name.is_empty() {
+                let e = self
+                    .names
+                    .entry((row.address_id, row.name.to_string()))
+                    .or_insert((p.date, p.date, 0));
+                e.0 = e.0.min(p.date);
+                e.1 = e.1.max(p.date);
+                e.2 += 1;
             }
         }
         for (key, email, domain) in &p.list_addresses {
@@ -169,6 +214,83 @@ impl Writer<'_> {
                     self.dirty_addresses.insert(aid);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Gives the stored rows of a message the display names of the copy that now wins (see
+    /// `Writer::ingest`), and marks every name use whose count or dates that changes to be
+    /// counted again from the rows, so the history never depends on which copy came first.
+    pub(super) fn adopt_participant_names(
+        &mut self,
+        message_id: i64,
+        p: &PreparedMessage,
+        ids: &[i64],
+        date_changed: bool,
+    ) -> Result<()> {
+        for row in unique_participants(p, ids) {
+            let stored: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT name FROM participant WHERE message_id = ?1 AND address_id = ?2 AND role = ?3",
+                )?
+                .query_row(params![message_id, row.address_id, row.role], |r| r.get(0))
+                .optional()?;
+            let Some(stored) = stored.filter(|stored| stored != row.name) else {
+                continue;
+            };
+            self.conn
+                .prepare_cached(
+                    "UPDATE participant SET name = ?4 WHERE message_id = ?1 AND address_id = ?2 AND role = ?3",
+                )?
+                .execute(params![message_id, row.address_id, row.role, row.name])?;
+            for name in [stored.as_str(), row.name] {
+                if !name.is_empty() {
+                    self.names_to_recount
+                        .insert((row.address_id, name.to_string()));
+                }
+            }
+            self.dirty_addresses.insert(row.address_id);
+        }
+        if date_changed {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT address_id, name FROM participant WHERE message_id = ?1 AND name <> ''",
+            )?;
+            let uses = stmt.query_map(params![message_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for pair in uses {
+                self.names_to_recount.insert(pair?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts the name uses marked by [`Writer::adopt_participant_names`] again from the
+    /// participant rows (after this batch's own uses were added, which it supersedes).
+    pub(super) fn recount_names(&mut self) -> Result<()> {
+        for (address_id, name) in std::mem::take(&mut self.names_to_recount) {
+            let deleted = self
+                .conn
+                .prepare_cached(
+                    "DELETE FROM address_name WHERE address_id = ?1 AND name = ?2 AND NOT EXISTS (
+                         SELECT 1 FROM participant WHERE address_id = ?1 AND name = ?2)",
+                )?
+                .execute(params![address_id, name])?;
+            if deleted > 0 {
+                continue;
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO address_name (address_id, name, first_seen, last_seen, uses)
+                     SELECT ?1, ?2, min(m.date), max(m.date), count(*)
+                     FROM participant p JOIN message m ON m.id = p.message_id
+                     WHERE p.address_id = ?1 AND p.name = ?2
+                     GROUP BY p.address_id
+                     ON CONFLICT (address_id, name) DO UPDATE SET
+                         first_seen = excluded.first_seen,
+                         last_seen = excluded.last_seen,
+                         uses = excluded.uses",
+                )?
+                .execute(params![address_id, name])?;
         }
         Ok(())
     }
@@ -308,8 +430,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::Store;
-    use super::super::test_mail::{CAPTURED, Mail, one, store_mails, store_with_me};
+    use rusqlite::types::Value;
+
+    use super::super::test_mail::{
+        CAPTURED, Mail, one, rows, store_mails, store_with_me, write_mail,
+    };
     use crate::error::Result;
+    use crate::model::SourceRef;
+    use crate::source::SourceKind;
 
     #[test]
     fn the_plainest_written_form_of_an_address_is_shown() {
@@ -343,6 +471,115 @@ mod tests {
             .map(|n| (n.name.as_str(), n.uses))
             .collect();
         assert_eq!(names, vec![("Ann Smith", 2), ("Ann", 1)]);
+        Ok(())
+    }
+
+    /// Two copies of one Message-ID that differ in names, recipients and date: whichever
+    /// arrives first, and whether a commit falls between them, the name history is the same
+    /// (the winning copy's names and date, plus the rows only the other copy has).
+    #[test]
+    fn name_history_does_not_depend_on_which_copy_came_first() -> Result<()> {
+        let before = Mail::new("early@x", "me@example.com", "Ann <ann@example.org>").day(1);
+        let one_copy = Mail::new("dup@x", "me@example.com", "Ann <ann@example.org>").day(3);
+        let other_copy = Mail::new(
+            "dup@x",
+            "me@example.com",
+            "Annie <ann@example.org>, Bob <bob@example.org>",
+        )
+        .day(4);
+        let history = |mails: &[&Mail], commit_between: bool| -> Result<_> {
+            let mut store = store_with_me()?;
+            let mut w = store.writer(CAPTURED)?;
+            for mail in mails {
+                // Each copy in a place of its own: one place twice would be a re-import.
+                let source = SourceRef {
+                    kind: SourceKind::File,
+                    account: String::new(),
+                    folder: String::new(),
+                    external_id: format!("{:?}", mail.raw()),
+                };
+                write_mail(&mut w, mail, &source)?;
+                if commit_between {
+                    w.commit()?;
+                }
+            }
+            w.finish()?;
+            rows(
+                &store,
+                "SELECT a.email, n.name, n.first_seen, n.last_seen, n.uses
+                 FROM address_name n JOIN address a ON a.id = n.address_id ORDER BY 1, 2",
+            )
+        };
+        let forward = history(&[&before, &one_copy, &other_copy], false)?;
+        for commit_between in [false, true] {
+            assert_eq!(
+                history(&[&before, &other_copy, &one_copy], commit_between)?,
+                forward
+            );
+            assert_eq!(
+                history(&[&other_copy, &one_copy, &before], commit_between)?,
+                forward
+            );
+            assert_eq!(
+                history(&[&before, &one_copy, &other_copy], commit_between)?,
+                forward
+            );
+        }
+        // Each of the three messages counts once: the duplicate's two copies make one use.
+        let uses: i64 = forward
+            .iter()
+            .filter_map(|row| match row.as_slice() {
+                [Value::Text(email), _, _, _, Value::Integer(uses)]
+                    if email == "ann@example.org" =>
+                {
+                    Some(*uses)
+                }
+                _ => None,
+            })
+            .sum();
+        assert_eq!(uses, 2, "{forward:?}");
+        Ok(())
+    }
+
+    /// A database written before participant rows kept names: an address with one name used
+    /// on each of its rows gets that name on them; one with several names keeps rows without.
+    #[test]
+    fn migration_gives_participant_rows_the_names_it_can_tell() -> Result<()> {
+        let dir = super::super::test_mail::temp_dir()?;
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path)?;
+            conn.execute_batch(super::super::MIGRATIONS[0])?;
+            conn.execute_batch(super::super::MIGRATIONS[1])?;
+            conn.pragma_update(None, "user_version", 2)?;
+            conn.execute_batch(
+                "INSERT INTO thread (id) VALUES (1);
+                 INSERT INTO message (id, key, thread_id, date, stored_at)
+                     VALUES (1, 'a@x', 1, 10, 10), (2, 'b@x', 1, 20, 20);
+                 INSERT INTO address (id, key, email) VALUES
+                     (1, 'ann@example.org', 'ann@example.org'),
+                     (2, 'bob@example.org', 'bob@example.org');
+                 INSERT INTO participant (message_id, address_id, role) VALUES
+                     (1, 1, 'to'), (2, 1, 'to'), (1, 2, 'from'), (2, 2, 'from');
+                 INSERT INTO address_name (address_id, name, first_seen, last_seen, uses) VALUES
+                     (1, 'Ann', 10, 20, 2), (2, 'Bob', 10, 10, 1), (2, 'Robert', 20, 20, 1);",
+            )?;
+        }
+        let store = Store::open(&path)?;
+        let names = rows(
+            &store,
+            "SELECT address_id, name FROM participant ORDER BY message_id, address_id",
+        )?;
+        let text = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            names,
+            vec![
+                vec![Value::Integer(1), text("Ann")],
+                vec![Value::Integer(2), text("")],
+                vec![Value::Integer(1), text("Ann")],
+                vec![Value::Integer(2), text("")],
+            ]
+        );
         Ok(())
     }
 

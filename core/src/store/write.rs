@@ -97,6 +97,9 @@ pub struct Writer<'c> {
     pub(super) list_marked: HashSet<String>,
     /// Display names seen since the last commit: (address, name) → (first, last, uses).
     pub(super) names: HashMap<(i64, String), (i64, i64, i64)>,
+    /// Name uses to count again from the participant rows at the next flush, because the copy
+    /// of a message that wins changed their rows or the message's date.
+    pub(super) names_to_recount: HashSet<(i64, String)>,
     /// Dirty ids already written to the pending tables.
     pub(super) persisted_threads: HashSet<i64>,
     pub(super) persisted_addresses: HashSet<i64>,
@@ -244,6 +247,7 @@ impl<'c> Writer<'c> {
             address_ids: HashMap::new(),
             list_marked: HashSet::new(),
             names: HashMap::new(),
+            names_to_recount: HashSet::new(),
             persisted_threads: HashSet::new(),
             persisted_addresses: HashSet::new(),
             effects: BatchEffects::default(),
@@ -550,13 +554,18 @@ impl<'c> Writer<'c> {
             let thread = self.unify_threads(&mut threads)?;
             self.write_nodes(message_id, thread, &own, &missing_refs)?;
             self.write_participants(message_id, p, &ids, false)?;
-            let (stored_provisional, stored_hash, stored_class): (bool, String, String) = self
+            let (stored_provisional, stored_hash, stored_class, stored_date): (
+                bool,
+                String,
+                String,
+                i64,
+            ) = self
                 .conn
                 .prepare_cached(
-                    "SELECT provisional, content_hash, class FROM message WHERE id = ?1",
+                    "SELECT provisional, content_hash, class, date FROM message WHERE id = ?1",
                 )?
                 .query_row(params![message_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?;
             // Copies that share an id: the real message replaces a provisional record; between
             // real copies the smaller content hash wins, so any import order stores the same.
@@ -576,8 +585,8 @@ impl<'c> Writer<'c> {
                                  SELECT 1 FROM node n WHERE n.mid = ?2 AND n.message_id <> ?1)",
                         )?
                         .execute(params![message_id, p.key])?;
-                    self.write_participants(message_id, p, &ids, true)?;
                 }
+                self.adopt_participant_names(message_id, p, &ids, stored_date != p.date)?;
                 self.dirty_addresses.extend(ids.iter().copied());
             }
             // The most personal copy decides the class: a message that reached the user directly
@@ -668,6 +677,7 @@ impl<'c> Writer<'c> {
                 stmt.execute(params![aid, name, first, last, uses])?;
             }
         }
+        self.recount_names()?;
         // Record what became dirty since the last commit (what was recorded before stays).
         let mut stmt = self
             .conn
