@@ -136,11 +136,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 e.reason.clone(),
             ]);
         }
-        if t.is_empty() {
-            println!("  nobody");
-        } else {
-            t.print();
-        }
+        t.print_or("  nobody");
         println!(
             "\n{} ({} addresses not made contacts):",
             heading("Top skipped senders"),
@@ -154,11 +150,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 e.reason.clone(),
             ]);
         }
-        if t.is_empty() {
-            println!("  nobody");
-        } else {
-            t.print();
-        }
+        t.print_or("  nobody");
         return ok();
     }
     let summary = run_import(ctx, &engine, &args.paths, &options)?;
@@ -218,17 +210,14 @@ fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
         offset: 0,
     };
     let list = engine.contacts(&q, ctx.now)?;
-    if ctx.json {
-        fmt::json(&list)?;
-        return ok();
-    }
-    print_contacts(&list, ctx.now);
-    if list.is_empty() {
-        println!(
-            "No contacts match. (`rapport stats` shows what is stored; `rapport explain ADDRESS` says why someone is not a contact.)"
-        );
-    }
-    ok()
+    ctx.answer(&list, |list| {
+        print_contacts(list, ctx.now);
+        if list.is_empty() {
+            println!(
+                "No contacts match. (`rapport stats` shows what is stored; `rapport explain ADDRESS` says why someone is not a contact.)"
+            );
+        }
+    })
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -339,33 +328,26 @@ fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
     };
     let list = engine.threads(&q, ctx.now)?;
-    if ctx.json {
-        fmt::json(&list)?;
-        return ok();
-    }
-    let mut t = Table::new(&["#", "LAST", "MSGS", "WAITING ON", "SUBJECT", "PEOPLE"])
-        .max_width(4, 50)
-        .max_width(5, 40);
-    for th in &list {
-        t.row(vec![
-            th.id.to_string(),
-            ago(Some(th.last_date), ctx.now),
-            th.message_count.to_string(),
-            match th.waiting_on.as_str() {
-                "me" => "you".into(),
-                "them" => "them".into(),
-                _ => String::new(),
-            },
-            th.subject.clone(),
-            th.participants.join(", "),
-        ]);
-    }
-    if t.is_empty() {
-        println!("No threads match.");
-    } else {
-        t.print();
-    }
-    ok()
+    ctx.answer(&list, |list| {
+        let mut t = Table::new(&["#", "LAST", "MSGS", "WAITING ON", "SUBJECT", "PEOPLE"])
+            .max_width(4, 50)
+            .max_width(5, 40);
+        for th in list.iter() {
+            t.row(vec![
+                th.id.to_string(),
+                ago(Some(th.last_date), ctx.now),
+                th.message_count.to_string(),
+                match th.waiting_on.as_str() {
+                    "me" => "you".into(),
+                    "them" => "them".into(),
+                    _ => String::new(),
+                },
+                th.subject.clone(),
+                th.participants.join(", "),
+            ]);
+        }
+        t.print_or("No threads match.");
+    })
 }
 
 fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
@@ -449,48 +431,38 @@ fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
 fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let items = engine.neglected(ctx.now, limit)?;
-    if ctx.json {
-        fmt::json(&items)?;
-        return ok();
-    }
-    print_neglected(&items, ctx.now);
-    if items.is_empty() {
-        println!(
-            "(Cadences: `rapport contact ADDRESS --cadence 30`, or `rapport group cadence clients 30`.)"
-        );
-    }
-    ok()
+    ctx.answer(&items, |items| {
+        print_neglected(items, ctx.now);
+        if items.is_empty() {
+            println!(
+                "(Cadences: `rapport contact ADDRESS --cadence 30`, or `rapport group cadence clients 30`.)"
+            );
+        }
+    })
 }
 
 fn search(ctx: &Ctx, text: &str, limit: usize) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let hits = engine.search(text, limit)?;
-    if ctx.json {
-        fmt::json(&hits)?;
-        return ok();
-    }
-    let mut t = Table::new(&["KIND", "WHAT", "WHEN", "DETAIL"])
-        .max_width(1, 56)
-        .max_width(3, 50);
-    for h in &hits {
-        t.row(vec![
-            h.kind.clone(),
-            match h.thread_id {
-                Some(id) => format!("#{id} {}", h.title),
-                None => h.title.clone(),
-            },
-            h.date
-                .map(|d| rapport_core::time::format_date(d.0))
-                .unwrap_or_default(),
-            h.detail.clone(),
-        ]);
-    }
-    if t.is_empty() {
-        println!("Nothing found.");
-    } else {
-        t.print();
-    }
-    ok()
+    ctx.answer(&hits, |hits| {
+        let mut t = Table::new(&["KIND", "WHAT", "WHEN", "DETAIL"])
+            .max_width(1, 56)
+            .max_width(3, 50);
+        for h in hits.iter() {
+            t.row(vec![
+                h.kind.clone(),
+                match h.thread_id {
+                    Some(id) => format!("#{id} {}", h.title),
+                    None => h.title.clone(),
+                },
+                h.date
+                    .map(|d| rapport_core::time::format_date(d.0))
+                    .unwrap_or_default(),
+                h.detail.clone(),
+            ]);
+        }
+        t.print_or("Nothing found.");
+    })
 }
 
 fn export(ctx: &Ctx, format: ExportFormat, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -558,28 +530,21 @@ fn identity(ctx: &Ctx, cmd: IdentityCommand) -> anyhow::Result<ExitCode> {
         IdentityCommand::List => {}
     }
     let ids = engine.identities()?;
-    if ctx.json {
-        fmt::json(&ids)?;
-        return ok();
-    }
-    let mut t = Table::new(&["ADDRESS", "STATUS", "SEEN IN SENT"]);
-    for i in &ids {
-        t.row(vec![
-            i.email.clone(),
-            if i.confirmed {
-                "yours".into()
-            } else {
-                "candidate (confirm with `rapport identity add`)".into()
-            },
-            i.seen.to_string(),
-        ]);
-    }
-    if t.is_empty() {
-        println!("No identities. Add yours: rapport identity add you@example.com");
-    } else {
-        t.print();
-    }
-    ok()
+    ctx.answer(&ids, |ids| {
+        let mut t = Table::new(&["ADDRESS", "STATUS", "SEEN IN SENT"]);
+        for i in ids.iter() {
+            t.row(vec![
+                i.email.clone(),
+                if i.confirmed {
+                    "yours".into()
+                } else {
+                    "candidate (confirm with `rapport identity add`)".into()
+                },
+                i.seen.to_string(),
+            ]);
+        }
+        t.print_or("No identities. Add yours: rapport identity add you@example.com");
+    })
 }
 
 fn rule(ctx: &Ctx, cmd: RuleCommand) -> anyhow::Result<ExitCode> {
@@ -606,20 +571,13 @@ fn rule(ctx: &Ctx, cmd: RuleCommand) -> anyhow::Result<ExitCode> {
         RuleCommand::List => {}
     }
     let rules = engine.rules()?;
-    if ctx.json {
-        fmt::json(&rules)?;
-        return ok();
-    }
-    let mut t = Table::new(&["#", "ACTION", "PATTERN"]);
-    for r in &rules {
-        t.row(vec![r.id.to_string(), r.action.clone(), r.pattern.clone()]);
-    }
-    if t.is_empty() {
-        println!("No rules.");
-    } else {
-        t.print();
-    }
-    ok()
+    ctx.answer(&rules, |rules| {
+        let mut t = Table::new(&["#", "ACTION", "PATTERN"]);
+        for r in rules.iter() {
+            t.row(vec![r.id.to_string(), r.action.clone(), r.pattern.clone()]);
+        }
+        t.print_or("No rules.");
+    })
 }
 
 fn policy(ctx: &Ctx, p: Option<Policy>) -> anyhow::Result<ExitCode> {
@@ -658,11 +616,7 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
             s.to_string(),
         ]);
     }
-    if t.is_empty() {
-        println!("No groups. Put a contact in one: rapport contact ADDRESS --group clients");
-    } else {
-        t.print();
-    }
+    t.print_or("No groups. Put a contact in one: rapport contact ADDRESS --group clients");
     ok()
 }
 
@@ -744,20 +698,13 @@ fn stats(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 fn skipped(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let list = engine.skipped_inputs(limit)?;
-    if ctx.json {
-        fmt::json(&list)?;
-        return ok();
-    }
-    let mut t = Table::new(&["INPUT", "REASON", "DETAIL"])
-        .max_width(0, 60)
-        .max_width(2, 60);
-    for s in &list {
-        t.row(vec![s.location.clone(), s.reason.clone(), s.detail.clone()]);
-    }
-    if t.is_empty() {
-        println!("Nothing was skipped.");
-    } else {
-        t.print();
-    }
-    ok()
+    ctx.answer(&list, |list| {
+        let mut t = Table::new(&["INPUT", "REASON", "DETAIL"])
+            .max_width(0, 60)
+            .max_width(2, 60);
+        for s in list.iter() {
+            t.row(vec![s.location.clone(), s.reason.clone(), s.detail.clone()]);
+        }
+        t.print_or("Nothing was skipped.");
+    })
 }

@@ -1,6 +1,7 @@
 //! What every command shares besides its own arguments, and hints for errors users can fix.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use rapport_core::Engine;
 
@@ -16,6 +17,21 @@ pub struct Ctx {
 impl Ctx {
     pub fn engine(&self) -> anyhow::Result<Engine> {
         Ok(Engine::open(&self.db)?)
+    }
+
+    /// Answers a command with `value`: as JSON under `--json`, else as `show` writes it for
+    /// people.
+    pub fn answer<T: serde::Serialize>(
+        &self,
+        value: &T,
+        show: impl FnOnce(&T),
+    ) -> anyhow::Result<ExitCode> {
+        if self.json {
+            crate::fmt::json(value)?;
+        } else {
+            show(value);
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }
 

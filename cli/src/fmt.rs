@@ -101,6 +101,15 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// Prints the table, or `nothing` in its place when it has no rows.
+    pub fn print_or(&self, nothing: &str) {
+        if self.is_empty() {
+            println!("{nothing}");
+        } else {
+            self.print();
+        }
+    }
+
     pub fn print(&self) {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
