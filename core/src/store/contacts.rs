@@ -381,24 +381,20 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use super::super::test_mail::{CAPTURED, Mail, my_store_with};
     use crate::error::{Error, Result};
     use crate::query::{ContactQuery, Flow};
 
     fn store() -> Result<super::Store> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
-                Mail::new("b@x", "Ann <ann@example.org>", "me@example.com")
-                    .day(2)
-                    .header("In-Reply-To: <a@x>"),
-                Mail::new("c@x", "me@example.com", "Bob <bob@example.net>").day(3),
-                // Received only: not a contact under the default policy.
-                Mail::new("d@x", "Carol <carol@example.com>", "me@example.com").day(4),
-            ],
-        )?;
+        let store = my_store_with(&[
+            Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
+            Mail::new("b@x", "Ann <ann@example.org>", "me@example.com")
+                .day(2)
+                .header("In-Reply-To: <a@x>"),
+            Mail::new("c@x", "me@example.com", "Bob <bob@example.net>").day(3),
+            // Received only: not a contact under the default policy.
+            Mail::new("d@x", "Carol <carol@example.com>", "me@example.com").day(4),
+        ])?;
         Ok(store)
     }
 

@@ -307,7 +307,7 @@ impl Writer<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_mail::{Mail, one, store_mails, store_with_me};
+    use super::super::test_mail::{Mail, my_store_with, one, store_mails, store_with_me};
     use crate::error::Result;
 
     const ANN: &str = "Ann <ann@example.org>";
@@ -342,14 +342,10 @@ mod tests {
 
     #[test]
     fn a_message_referencing_two_threads_merges_them() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("a@x", ANN, ME).subject("one"),
-                Mail::new("b@x", ANN, ME).subject("two"),
-            ],
-        )?;
+        let mut store = my_store_with(&[
+            Mail::new("a@x", ANN, ME).subject("one"),
+            Mail::new("b@x", ANN, ME).subject("two"),
+        ])?;
         assert_eq!(one::<i64>(&store, "SELECT count(*) FROM thread", [])?, 2);
         store_mails(
             &mut store,
@@ -366,18 +362,14 @@ mod tests {
 
     #[test]
     fn a_header_less_reply_joins_by_subject_only_within_the_window() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("orig@x", ANN, ME).subject("lunch").day(1),
-                // Within 14 days, Ann on both: joins.
-                Mail::new("near@x", ME, ANN).subject("Re: lunch").day(10),
-                Mail::new("late-orig@x", ANN, ME).subject("dinner").day(1),
-                // 20 days later: stays apart.
-                Mail::new("far@x", ME, ANN).subject("Re: dinner").day(21),
-            ],
-        )?;
+        let store = my_store_with(&[
+            Mail::new("orig@x", ANN, ME).subject("lunch").day(1),
+            // Within 14 days, Ann on both: joins.
+            Mail::new("near@x", ME, ANN).subject("Re: lunch").day(10),
+            Mail::new("late-orig@x", ANN, ME).subject("dinner").day(1),
+            // 20 days later: stays apart.
+            Mail::new("far@x", ME, ANN).subject("Re: dinner").day(21),
+        ])?;
         let thread_of = |id: &str| -> Result<i64> {
             one(&store, "SELECT thread_id FROM message WHERE key = ?1", [id])
         };

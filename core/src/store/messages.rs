@@ -115,20 +115,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use super::super::test_mail::{CAPTURED, Mail, my_store_with, store_with_me};
     use crate::error::Result;
 
     #[test]
     fn stored_messages_are_counted_known_and_keyed() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("a@x", "me@example.com", "ann@example.org"),
-                Mail::new("b@x", "ann@example.org", "me@example.com")
-                    .header("In-Reply-To: <ghost@x>"),
-            ],
-        )?;
+        let store = my_store_with(&[
+            Mail::new("a@x", "me@example.com", "ann@example.org"),
+            Mail::new("b@x", "ann@example.org", "me@example.com").header("In-Reply-To: <ghost@x>"),
+        ])?;
         let stats = store.stats()?;
         assert_eq!((stats.messages, stats.threads, stats.sources), (2, 2, 2));
         assert_eq!(stats.by_direction.get("outbound"), Some(&1));

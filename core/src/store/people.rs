@@ -433,7 +433,7 @@ mod tests {
     use rusqlite::types::Value;
 
     use super::super::test_mail::{
-        CAPTURED, Mail, one, rows, store_mails, store_with_me, write_mail,
+        CAPTURED, Mail, my_store_with, one, rows, store_mails, store_with_me, write_mail,
     };
     use crate::error::Result;
     use crate::model::SourceRef;
@@ -454,15 +454,11 @@ mod tests {
 
     #[test]
     fn a_contact_keeps_the_history_of_its_display_names() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
-                Mail::new("b@x", "me@example.com", "Ann Smith <ann@example.org>").day(5),
-                Mail::new("c@x", "me@example.com", "Ann Smith <ann@example.org>").day(6),
-            ],
-        )?;
+        let store = my_store_with(&[
+            Mail::new("a@x", "me@example.com", "Ann <ann@example.org>").day(1),
+            Mail::new("b@x", "me@example.com", "Ann Smith <ann@example.org>").day(5),
+            Mail::new("c@x", "me@example.com", "Ann Smith <ann@example.org>").day(6),
+        ])?;
         let contact = store.contact("ann@example.org", CAPTURED)?;
         assert_eq!(contact.summary.name, "Ann Smith");
         let names: Vec<(&str, i64)> = contact

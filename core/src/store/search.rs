@@ -80,19 +80,16 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_mail::{Mail, store_mails, store_with_me};
+    use super::super::test_mail::{Mail, my_store_with};
     use crate::error::{Error, Result};
 
     #[test]
     fn search_finds_addresses_by_name_and_messages_by_subject() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
+        let store =
+            my_store_with(&[
                 Mail::new("a@x", "me@example.com", "Ann Smith <ann@example.org>")
                     .subject("Quarterly numbers"),
-            ],
-        )?;
+            ])?;
         let by_name = store.search("smi", 10)?;
         assert_eq!(by_name.len(), 1);
         assert_eq!(

@@ -112,6 +112,13 @@ pub(super) fn rows(store: &Store, sql: &str) -> Result<Vec<Vec<rusqlite::types::
     Ok(rows)
 }
 
+/// A fresh in-memory store of `me@example.com`'s, holding `mails` (settled).
+pub(super) fn my_store_with(mails: &[Mail]) -> Result<Store> {
+    let mut store = store_with_me()?;
+    store_mails(&mut store, mails)?;
+    Ok(store)
+}
+
 /// A fresh in-memory store with `me@example.com` as the user's identity.
 pub(super) fn store_with_me() -> Result<Store> {
     let mut store = Store::open_in_memory()?;

@@ -277,30 +277,26 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_mail::{CAPTURED, Mail, store_mails, store_with_me};
+    use super::super::test_mail::{CAPTURED, Mail, my_store_with};
     use crate::error::Result;
     use crate::model::WaitingOn;
     use crate::query::{AwaitingQuery, ThreadQuery};
 
     #[test]
     fn a_thread_reads_as_a_reply_tree() -> Result<()> {
-        let mut store = store_with_me()?;
-        store_mails(
-            &mut store,
-            &[
-                Mail::new("root@x", "Ann <ann@example.org>", "me@example.com").day(1),
-                Mail::new("r1@x", "me@example.com", "ann@example.org")
-                    .day(2)
-                    .header("In-Reply-To: <root@x>"),
-                Mail::new("r2@x", "Ann <ann@example.org>", "me@example.com")
-                    .day(3)
-                    .header("In-Reply-To: <r1@x>")
-                    .header("References: <root@x> <r1@x>"),
-                Mail::new("side@x", "Bob <bob@example.net>", "me@example.com")
-                    .day(4)
-                    .header("In-Reply-To: <root@x>"),
-            ],
-        )?;
+        let store = my_store_with(&[
+            Mail::new("root@x", "Ann <ann@example.org>", "me@example.com").day(1),
+            Mail::new("r1@x", "me@example.com", "ann@example.org")
+                .day(2)
+                .header("In-Reply-To: <root@x>"),
+            Mail::new("r2@x", "Ann <ann@example.org>", "me@example.com")
+                .day(3)
+                .header("In-Reply-To: <r1@x>")
+                .header("References: <root@x> <r1@x>"),
+            Mail::new("side@x", "Bob <bob@example.net>", "me@example.com")
+                .day(4)
+                .header("In-Reply-To: <root@x>"),
+        ])?;
         let id = store.thread_of_message("<r2@x>")?;
         let detail = store.thread(id, CAPTURED)?;
         let shape: Vec<(&str, usize)> = detail
