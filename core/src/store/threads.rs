@@ -222,17 +222,7 @@ impl Store {
                  ORDER BY t.last_counted_date DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![oldest, q.limit as i64], |r| {
-                let since: i64 = r.get(2)?;
-                Ok(AwaitingItem {
-                    thread_id: r.get(0)?,
-                    subject: r.get(1)?,
-                    waiting_on: WaitingOn::Me,
-                    since: Timestamp(since),
-                    age_days: (q.now - since).max(0) / DAY,
-                    message_id: r.get(3)?,
-                    contact_email: r.get(4)?,
-                    contact_name: r.get(5)?,
-                })
+                awaiting_item(r, WaitingOn::Me, q.now)
             })?;
             for row in rows {
                 out.push(row?);
@@ -253,19 +243,7 @@ impl Store {
             )?;
             let rows = stmt.query_map(
                 params![q.now - q.their_grace_days * DAY, oldest, q.limit as i64],
-                |r| {
-                    let since: i64 = r.get(2)?;
-                    Ok(AwaitingItem {
-                        thread_id: r.get(0)?,
-                        subject: r.get(1)?,
-                        waiting_on: WaitingOn::Them,
-                        since: Timestamp(since),
-                        age_days: (q.now - since).max(0) / DAY,
-                        message_id: r.get(3)?,
-                        contact_email: r.get(4)?,
-                        contact_name: r.get(5)?,
-                    })
-                },
+                |r| awaiting_item(r, WaitingOn::Them, q.now),
             )?;
             for row in rows {
                 out.push(row?);
@@ -273,6 +251,26 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// One awaiting-reply row: thread id, subject, the date the wait began, the last message's key,
+/// and the contact's address and name (the columns both of `awaiting`'s queries select).
+fn awaiting_item(
+    r: &rusqlite::Row<'_>,
+    side: WaitingOn,
+    now: i64,
+) -> rusqlite::Result<AwaitingItem> {
+    let since: i64 = r.get(2)?;
+    Ok(AwaitingItem {
+        thread_id: r.get(0)?,
+        subject: r.get(1)?,
+        waiting_on: side,
+        since: Timestamp(since),
+        age_days: (now - since).max(0) / DAY,
+        message_id: r.get(3)?,
+        contact_email: r.get(4)?,
+        contact_name: r.get(5)?,
+    })
 }
 
 #[cfg(test)]
