@@ -12,12 +12,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::bulk::FactsBeside;
 use super::link::NodeCache;
 use crate::error::Result;
-use crate::mail::{Class, Role};
+use crate::mail::{Class, Direction, Role};
 use crate::model::{DryRunEntry, IngestOutcome, Policy, SourceRef};
 use crate::policy::{IdentitySet, RuleAction, RuleSet};
 
@@ -29,6 +29,48 @@ pub struct PreparedParticipant {
     pub email: String,
     pub domain: String,
     pub name: Option<String>,
+}
+
+/// The columns of a stored message that the winning copy decides, in the order both the
+/// insert and the replacement bind them (`?1` to `?14`).
+struct CopyFields<'a> {
+    p: &'a PreparedMessage,
+    reply_to: &'a str,
+    refs: String,
+    from: Option<i64>,
+    direction: &'static str,
+}
+
+impl<'a> CopyFields<'a> {
+    fn of(p: &'a PreparedMessage, from: Option<i64>, direction: Direction) -> Self {
+        CopyFields {
+            p,
+            reply_to: p.parent_id.as_deref().unwrap_or(""),
+            refs: p.references.join(" "),
+            from,
+            direction: direction.as_str(),
+        }
+    }
+
+    fn values(&self) -> [&dyn ToSql; 14] {
+        let p = self.p;
+        [
+            &p.date,
+            &p.date_problem,
+            &p.subject,
+            &p.base_subject,
+            &p.orphan_reply,
+            &self.reply_to,
+            &self.refs,
+            &self.from,
+            &self.direction,
+            &p.list_id,
+            &p.thread_index,
+            &p.content_hash,
+            &p.provisional,
+            &p.snippet,
+        ]
+    }
 }
 
 /// A message ready to be written: every decision that needs no database has been made.
@@ -484,31 +526,18 @@ impl<'c> Writer<'c> {
         p: &PreparedMessage,
         from: Option<i64>,
     ) -> Result<()> {
+        let copy = CopyFields::of(p, from, self.direction_of(p));
+        let mut values = copy.values().to_vec();
+        values.push(&message_id);
         self.conn
             .prepare_cached(
-                "UPDATE message SET date = ?2, date_problem = ?3, subject = ?4, base_subject = ?5,
-                    orphan_reply = ?6, reply_to_mid = ?7, refs = ?8, from_address_id = ?9,
-                    direction = ?10, list_id = ?11, thread_index = ?12, content_hash = ?13,
-                    provisional = ?14, snippet = ?15
-                 WHERE id = ?1",
+                "UPDATE message SET date = ?1, date_problem = ?2, subject = ?3, base_subject = ?4,
+                    orphan_reply = ?5, reply_to_mid = ?6, refs = ?7, from_address_id = ?8,
+                    direction = ?9, list_id = ?10, thread_index = ?11, content_hash = ?12,
+                    provisional = ?13, snippet = ?14
+                 WHERE id = ?15",
             )?
-            .execute(params![
-                message_id,
-                p.date,
-                p.date_problem,
-                p.subject,
-                p.base_subject,
-                p.orphan_reply,
-                p.parent_id.as_deref().unwrap_or(""),
-                p.references.join(" "),
-                from,
-                self.direction_of(p).as_str(),
-                p.list_id,
-                p.thread_index,
-                p.content_hash,
-                p.provisional,
-                p.snippet,
-            ])?;
+            .execute(values.as_slice())?;
         // Rows created since the last commit get their search entry in bulk then.
         if self
             .first_new_message
@@ -606,34 +635,24 @@ impl<'c> Writer<'c> {
 
         threads.extend(self.subject_matches(p, &ids)?);
         let thread = self.unify_threads(&mut threads)?;
+        let copy = CopyFields::of(p, from, self.direction_of(p));
+        let class_name = class.as_str();
+        let mut values = copy.values().to_vec();
+        values.extend([
+            &p.key as &dyn ToSql,
+            &thread,
+            &class_name,
+            &p.class_reason,
+            &self.now,
+        ]);
         self.conn
             .prepare_cached(
-                "INSERT INTO message (key, thread_id, date, date_problem, subject, base_subject,
-                    orphan_reply, reply_to_mid, refs, from_address_id, direction, class, class_reason,
-                    list_id, thread_index, content_hash, provisional, snippet, stored_at)
+                "INSERT INTO message (date, date_problem, subject, base_subject, orphan_reply,
+                    reply_to_mid, refs, from_address_id, direction, list_id, thread_index,
+                    content_hash, provisional, snippet, key, thread_id, class, class_reason, stored_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?
-            .execute(params![
-                p.key,
-                thread,
-                p.date,
-                p.date_problem,
-                p.subject,
-                p.base_subject,
-                p.orphan_reply,
-                p.parent_id.as_deref().unwrap_or(""),
-                p.references.join(" "),
-                from,
-                self.direction_of(p).as_str(),
-                class.as_str(),
-                p.class_reason,
-                p.list_id,
-                p.thread_index,
-                p.content_hash,
-                p.provisional,
-                p.snippet,
-                self.now,
-            ])?;
+            .execute(values.as_slice())?;
         let message_id = self.conn.last_insert_rowid();
         self.first_new_message.get_or_insert(message_id);
         self.write_nodes(message_id, thread, &own, &missing_refs)?;
