@@ -543,24 +543,20 @@ mod tests {
     fn migration_gives_participant_rows_the_names_it_can_tell() -> Result<()> {
         let dir = super::super::test_mail::temp_dir()?;
         let path = dir.path().join("old.db");
-        {
-            let conn = rusqlite::Connection::open(&path)?;
-            conn.execute_batch(super::super::MIGRATIONS[0])?;
-            conn.execute_batch(super::super::MIGRATIONS[1])?;
-            conn.pragma_update(None, "user_version", 2)?;
-            conn.execute_batch(
-                "INSERT INTO thread (id) VALUES (1);
-                 INSERT INTO message (id, key, thread_id, date, stored_at)
-                     VALUES (1, 'a@x', 1, 10, 10), (2, 'b@x', 1, 20, 20);
-                 INSERT INTO address (id, key, email) VALUES
-                     (1, 'ann@example.org', 'ann@example.org'),
-                     (2, 'bob@example.org', 'bob@example.org');
-                 INSERT INTO participant (message_id, address_id, role) VALUES
-                     (1, 1, 'to'), (2, 1, 'to'), (1, 2, 'from'), (2, 2, 'from');
-                 INSERT INTO address_name (address_id, name, first_seen, last_seen, uses) VALUES
-                     (1, 'Ann', 10, 20, 2), (2, 'Bob', 10, 10, 1), (2, 'Robert', 20, 20, 1);",
-            )?;
-        }
+        super::super::test_mail::database_before(
+            &path,
+            2,
+            "INSERT INTO thread (id) VALUES (1);
+             INSERT INTO message (id, key, thread_id, date, stored_at)
+                 VALUES (1, 'a@x', 1, 10, 10), (2, 'b@x', 1, 20, 20);
+             INSERT INTO address (id, key, email) VALUES
+                 (1, 'ann@example.org', 'ann@example.org'),
+                 (2, 'bob@example.org', 'bob@example.org');
+             INSERT INTO participant (message_id, address_id, role) VALUES
+                 (1, 1, 'to'), (2, 1, 'to'), (1, 2, 'from'), (2, 2, 'from');
+             INSERT INTO address_name (address_id, name, first_seen, last_seen, uses) VALUES
+                 (1, 'Ann', 10, 20, 2), (2, 'Bob', 10, 10, 1), (2, 'Robert', 20, 20, 1);",
+        )?;
         let store = Store::open(&path)?;
         let names = rows(
             &store,

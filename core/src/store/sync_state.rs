@@ -255,18 +255,15 @@ mod tests {
     fn migration_carries_imap_folder_state_over() -> Result<()> {
         let dir = super::super::test_mail::temp_dir()?;
         let path = dir.path().join("old.db");
-        {
-            let conn = rusqlite::Connection::open(&path)?;
-            conn.execute_batch(super::super::MIGRATIONS[0])?;
-            conn.pragma_update(None, "user_version", 1)?;
-            conn.execute_batch(
-                "INSERT INTO sync_folder (account, folder, uidvalidity, next_uid, backfill_below,
-                    highest_modseq, message_count, last_sync, mode, last_error)
-                 VALUES ('work', 'INBOX', 5, 10, 1, 0, 9, 100, 'idle', ''),
-                        ('work', 'INBOX', 6, 40, 3, 77, 39, 200, 'idle', 'late'),
-                        ('work', 'Sent', 8, 12, 1, 0, 11, 150, 'polling', '')",
-            )?;
-        }
+        super::super::test_mail::database_before(
+            &path,
+            1,
+            "INSERT INTO sync_folder (account, folder, uidvalidity, next_uid, backfill_below,
+                highest_modseq, message_count, last_sync, mode, last_error)
+             VALUES ('work', 'INBOX', 5, 10, 1, 0, 9, 100, 'idle', ''),
+                    ('work', 'INBOX', 6, 40, 3, 77, 39, 200, 'idle', 'late'),
+                    ('work', 'Sent', 8, 12, 1, 0, 11, 150, 'polling', '')",
+        )?;
         let store = Store::open(&path)?;
         let inbox = store
             .sync_state(SourceKind::Imap, "work", "INBOX")?

@@ -135,6 +135,18 @@ pub(super) fn one<T: rusqlite::types::FromSql>(
     Ok(store.conn.query_row(sql, params, |r| r.get(0))?)
 }
 
+/// Writes at `path` a database as the first `version` migrations left it, holding `rows` (SQL),
+/// to test what the later migrations make of it.
+pub(super) fn database_before(path: &std::path::Path, version: usize, rows: &str) -> Result<()> {
+    let conn = rusqlite::Connection::open(path)?;
+    for migration in &super::MIGRATIONS[..version] {
+        conn.execute_batch(migration)?;
+    }
+    conn.pragma_update(None, "user_version", version as i64)?;
+    conn.execute_batch(rows)?;
+    Ok(())
+}
+
 /// A temporary directory for a database file (removed when dropped).
 pub(super) fn temp_dir() -> Result<tempfile::TempDir> {
     tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))
