@@ -1,11 +1,32 @@
 //! Enum parsing and its error messages, in one place for the CLI, the bindings and the RPC
-//! protocol: every enum a user or a program names as text has an `ALL` list, an `as_str` name
-//! and a `FromStr` built on [`parse_choice`], so an unknown value fails the same way everywhere.
-
-use std::str::FromStr;
+//! protocol: every enum a user or a program names as text has an `ALL` list and an `as_str`
+//! name, and [`choice_traits!`] gives it `Display` and a `FromStr` built on
+//! [`parse_choice_or_alias`], so an unknown value fails the same way everywhere.
 
 use crate::error::{Error, Result};
-use crate::mail::{Class, Direction};
+
+/// `Display` (its `as_str` name) and `FromStr` (any of `ALL` by name, without case, or an
+/// alias) for an enum with `ALL` and `as_str`. `what` names the choice in errors; aliases are
+/// older or looser spellings that parse but are not listed, so each choice has one name to learn.
+macro_rules! choice_traits {
+    ($name:ident, $what:literal $(, aliases [$(($alias:literal, $target:ident)),* $(,)?])?) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::Error;
+
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                let aliases: &[(&str, $name)] = &[$($(($alias, $name::$target)),*)?];
+                $crate::choice::parse_choice_or_alias($what, s, &Self::ALL, Self::as_str, aliases)
+            }
+        }
+    };
+}
+pub(crate) use choice_traits;
 
 /// Parses `text` as one of `choices` (compared without case), or fails naming every choice.
 pub fn parse_choice<T: Copy>(
@@ -48,26 +69,14 @@ pub fn parse_choice_or_alias<T: Copy>(
 
 // `mail` stays free of the rest of the core (it is sans-I/O and may be compiled alone), so the
 // parsers of its enums live here rather than beside them.
-
-impl FromStr for Direction {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("direction", s, &Self::ALL, Self::as_str)
-    }
-}
-
-impl FromStr for Class {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("class", s, &Self::ALL, Self::as_str)
-    }
-}
+use crate::mail::{Class, Direction};
+choice_traits!(Direction, "direction");
+choice_traits!(Class, "class");
 
 #[cfg(test)]
 mod tests {
     use std::fmt::Debug;
+    use std::str::FromStr;
 
     use super::*;
     use crate::config::{AccountKind, AuthKind, Security};

@@ -40,15 +40,8 @@ impl Security {
     }
 }
 
-impl std::str::FromStr for Security {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        // `ssl` and `plain` are what other mail programs call them.
-        let aliases = [("ssl", Security::Tls), ("plain", Security::None)];
-        crate::choice::parse_choice_or_alias("security", s, &Self::ALL, Self::as_str, &aliases)
-    }
-}
+// `ssl` and `plain` are what other mail programs call them.
+crate::choice::choice_traits!(Security, "security", aliases [("ssl", Tls), ("plain", None)]);
 
 /// How the user proves who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -72,13 +65,7 @@ impl AuthKind {
     }
 }
 
-impl std::str::FromStr for AuthKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        crate::choice::parse_choice("auth", s, &Self::ALL, Self::as_str)
-    }
-}
+crate::choice::choice_traits!(AuthKind, "auth");
 
 /// Which folders a sync covers beyond INBOX, Sent, Archive and user folders.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,13 +111,7 @@ impl AccountKind {
     }
 }
 
-impl std::str::FromStr for AccountKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        crate::choice::parse_choice("account kind", s, &Self::ALL, |k| k.as_str())
-    }
-}
+crate::choice::choice_traits!(AccountKind, "account kind");
 
 /// One mail account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use crate::choice::parse_choice_or_alias;
 use crate::error::{Error, Result};
 use crate::model::{ContactDetail, ContactSummary, NeglectedItem};
 use crate::time::{Timestamp, format_iso};
@@ -34,19 +33,12 @@ impl ExportFormat {
     }
 }
 
-impl std::str::FromStr for ExportFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        // File extensions and the standard's own name, as people type them.
-        let aliases = [
-            ("vcf", ExportFormat::Vcard),
-            ("ics", ExportFormat::Ical),
-            ("icalendar", ExportFormat::Ical),
-        ];
-        parse_choice_or_alias("export format", s, &Self::ALL, Self::as_str, &aliases)
-    }
-}
+// File extensions and the standard's own name, as people type them.
+crate::choice::choice_traits!(
+    ExportFormat,
+    "export format",
+    aliases [("vcf", Vcard), ("ics", Ical), ("icalendar", Ical)]
+);
 
 fn io(e: std::io::Error) -> Error {
     Error::io("export output", e)

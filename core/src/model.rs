@@ -2,12 +2,9 @@
 //! bindings' conversions; dates serialise as ISO 8601 strings.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::choice::parse_choice;
-use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 /// Whether received-only correspondents become contacts.
@@ -35,13 +32,7 @@ impl Policy {
     }
 }
 
-impl FromStr for Policy {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("policy", s, &Self::ALL, Self::as_str)
-    }
-}
+crate::choice::choice_traits!(Policy, "policy");
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Stats {
@@ -172,13 +163,7 @@ impl WaitingOn {
     }
 }
 
-impl FromStr for WaitingOn {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("side", s, &Self::ALL, Self::as_str)
-    }
-}
+crate::choice::choice_traits!(WaitingOn, "side");
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AwaitingItem {

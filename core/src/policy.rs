@@ -75,13 +75,7 @@ impl RuleAction {
     }
 }
 
-impl std::str::FromStr for RuleAction {
-    type Err = crate::error::Error;
-
-    fn from_str(s: &str) -> crate::error::Result<Self> {
-        crate::choice::parse_choice("rule action", s, &Self::ALL, Self::as_str)
-    }
-}
+crate::choice::choice_traits!(RuleAction, "rule action");
 
 /// Block/allow rules by address or domain. An address rule beats a domain rule; a domain rule
 /// also covers its subdomains; at the same level, block wins.

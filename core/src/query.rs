@@ -1,10 +1,6 @@
 //! What can be asked of the database: filters and sort orders for contacts, threads, awaiting
 //! reply and neglected contacts. The SQL behind them lives in `store`.
 
-use std::str::FromStr;
-
-use crate::choice::parse_choice_or_alias;
-use crate::error::{Error, Result};
 use crate::model::WaitingOn;
 
 /// Sort order for contact lists.
@@ -80,32 +76,23 @@ impl Flow {
     }
 }
 
-impl FromStr for ContactSort {
-    type Err = Error;
+// The bindings' longer names, and the words people use for the counts.
+crate::choice::choice_traits!(
+    ContactSort,
+    "sort",
+    aliases [
+        ("last-contact", LastContact),
+        ("first-contact", FirstContact),
+        ("received", Inbound),
+        ("sent", Outbound),
+    ]
+);
 
-    fn from_str(s: &str) -> Result<Self> {
-        let aliases = [
-            ("last-contact", ContactSort::LastContact),
-            ("first-contact", ContactSort::FirstContact),
-            ("received", ContactSort::Inbound),
-            ("sent", ContactSort::Outbound),
-        ];
-        parse_choice_or_alias("sort", s, &Self::ALL, Self::as_str, &aliases)
-    }
-}
-
-impl FromStr for Flow {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let aliases = [
-            ("both", Flow::TwoWay),
-            ("sent", Flow::SentOnly),
-            ("received", Flow::ReceivedOnly),
-        ];
-        parse_choice_or_alias("flow", s, &Self::ALL, Self::as_str, &aliases)
-    }
-}
+crate::choice::choice_traits!(
+    Flow,
+    "flow",
+    aliases [("both", TwoWay), ("sent", SentOnly), ("received", ReceivedOnly)]
+);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactQuery {

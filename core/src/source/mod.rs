@@ -34,7 +34,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use crate::choice::{parse_choice, parse_choice_or_alias};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use pipeline::{
     FolderReport, PullOptions, PullProgress, PullReport, pull_account, pull_folder,
@@ -95,19 +95,7 @@ impl SourceKind {
     }
 }
 
-impl std::fmt::Display for SourceKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for SourceKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("source kind", s, &Self::ALL, |k| k.as_str())
-    }
-}
+crate::choice::choice_traits!(SourceKind, "source kind");
 
 /// What a folder is for, decided once for every source: IMAP's SPECIAL-USE flags, Exchange's
 /// distinguished folder ids and Graph's well-known names map onto it, and so do folder names
@@ -214,48 +202,28 @@ impl FolderRole {
     }
 }
 
-impl std::fmt::Display for FolderRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for FolderRole {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        parse_choice("folder role", s, &Self::ALL, |r| r.as_str())
-    }
-}
+crate::choice::choice_traits!(FolderRole, "folder role");
 
 /// A message whose header fields a source has already decoded (a Graph message, a PST item,
 /// the Outlook add-in's record of a message at send time). Addresses are `Name <addr>` or bare.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+// Every field may be left out: an absent one takes its empty value.
+#[serde(default)]
 pub struct FieldMessage {
     /// Message-ID, with or without angle brackets.
-    #[serde(default)]
     pub message_id: Option<String>,
     /// The value stamped into `X-Rapport-Id` (Outlook's send record); a message with a tracking
     /// id and no Message-ID is provisional: its real copy replaces it when seen.
-    #[serde(default)]
     pub tracking_id: Option<String>,
-    #[serde(default)]
     pub from: String,
-    #[serde(default)]
     pub to: Vec<String>,
-    #[serde(default)]
     pub cc: Vec<String>,
-    #[serde(default)]
     pub bcc: Vec<String>,
-    #[serde(default)]
     pub subject: String,
     /// Seconds since the epoch; the capture time when absent.
-    #[serde(default)]
     pub date: Option<i64>,
     /// Message-ID of the message being answered.
-    #[serde(default)]
     pub in_reply_to: Option<String>,
-    #[serde(default)]
     pub references: Vec<String>,
 }
 
