@@ -23,6 +23,19 @@ fn all<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(B::from).collect()
 }
 
+/// Logs to stderr at `level` from now on (the first call wins; later ones do nothing).
+pub fn log_to_stderr(level: tracing::Level) {
+    let _ = tracing_subscriber::fmt()
+        // Colour codes only for a person at a terminal who has not asked for none (NO_COLOR).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .try_init();
+}
+
 pub fn ingest(e: &Engine, raw: &[u8], source: SourceRef, sent: bool) -> core::Result<Captured> {
     let source = core::SourceRef::try_from(source)?;
     e.capture_with(raw, &source, sent, core::time::now())

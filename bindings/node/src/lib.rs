@@ -24,14 +24,6 @@ fn init() {
     if let Ok(level) = std::env::var("RAPPORT_LOG")
         && let Ok(level) = level.trim().parse::<tracing::Level>()
     {
-        let _ = tracing_subscriber::fmt()
-            // Colour codes only for a person at a terminal who has not asked for none (NO_COLOR).
-            .with_ansi(
-                std::io::IsTerminal::is_terminal(&std::io::stderr())
-                    && std::env::var_os("NO_COLOR").is_none(),
-            )
-            .with_writer(std::io::stderr)
-            .with_max_level(level)
-            .try_init();
+        ops::log_to_stderr(level);
     }
 }
