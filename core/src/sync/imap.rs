@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::types::NameAttribute;
-use futures_util::StreamExt;
+use futures_util::TryStreamExt;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -352,11 +352,7 @@ impl ImapSession {
         let host = self.host.clone();
         let names = tokio::time::timeout(COMMAND_TIMEOUT, async {
             let stream = self.session.list(Some(""), Some("*")).await?;
-            stream
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<std::result::Result<Vec<_>, _>>()
+            stream.try_collect::<Vec<_>>().await
         })
         .await
         .map_err(|_| network(&host, "LIST: no answer"))?
@@ -445,11 +441,7 @@ impl ImapSession {
         };
         let fetched = tokio::time::timeout(COMMAND_TIMEOUT, async {
             let stream = self.session.uid_fetch(uid_set, &items).await?;
-            stream
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<std::result::Result<Vec<_>, _>>()
+            stream.try_collect::<Vec<_>>().await
         })
         .await
         .map_err(|_| network(&host, "UID FETCH: no answer"))?
