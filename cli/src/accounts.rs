@@ -334,6 +334,17 @@ struct Session {
 }
 
 impl Session {
+    fn into_parts(
+        self,
+    ) -> (
+        Vec<Account>,
+        Arc<Engine>,
+        tokio::runtime::Runtime,
+        StopSignals,
+    ) {
+        (self.accounts, self.engine, self.rt, self.stop)
+    }
+
     fn start(ctx: &Ctx, names: &[String]) -> anyhow::Result<Session> {
         let config = load(ctx)?;
         let accounts = pick(&config, names)?.into_iter().cloned().collect();
@@ -347,12 +358,7 @@ impl Session {
 }
 
 pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let Session {
-        accounts,
-        engine,
-        rt,
-        stop,
-    } = Session::start(ctx, &args.accounts)?;
+    let (accounts, engine, rt, stop) = Session::start(ctx, &args.accounts)?.into_parts();
     let cancel = stop.token().clone();
     let bars = Arc::new(Bars::new(ctx.quiet || ctx.json));
     let mut reports = Vec::new();
@@ -442,12 +448,7 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
 
 pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
     // Ctrl-C or SIGTERM is how a watch ends: each account stops after its current window.
-    let Session {
-        accounts,
-        engine,
-        rt,
-        stop,
-    } = Session::start(ctx, &args.accounts)?;
+    let (accounts, engine, rt, stop) = Session::start(ctx, &args.accounts)?.into_parts();
     let cancel = stop.token().clone();
     let options = WatchOptions {
         poll: Duration::from_secs(args.poll.max(5)),
