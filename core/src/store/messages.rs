@@ -84,25 +84,6 @@ impl Store {
             .ok_or_else(|| Error::not_found("message", id))
     }
 
-    /// Every message key with its sources, for export and audits.
-    pub fn message_keys_for_source(
-        &self,
-        kind: &str,
-        account: &str,
-        folder: &str,
-    ) -> Result<Vec<(String, String)>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT s.external_id, m.key FROM source s JOIN message m ON m.id = s.message_id
-                 WHERE s.kind = ?1 AND s.account = ?2 AND s.folder = ?3",
-            )?
-            .query_map(params![kind, account, folder], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
     /// Whether a skip was recorded for this input location, and why.
     pub fn skip_reason(&self, location: &str) -> Result<Option<String>> {
         Ok(self
@@ -133,7 +114,12 @@ mod tests {
         );
         assert_eq!(store.message_key_of("b@x")?, "b@x");
         assert!(store.message_key_of("ghost@x").is_err());
-        assert_eq!(store.message_keys_for_source("file", "", "")?.len(), 2);
+        assert_eq!(
+            store
+                .folder_sources(crate::source::SourceKind::File, "", "", "")?
+                .len(),
+            2
+        );
         Ok(())
     }
 

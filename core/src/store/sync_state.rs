@@ -101,7 +101,8 @@ impl Store {
         Ok(())
     }
 
-    /// (external id, stored message key) of the folder's sources whose id starts with `prefix`.
+    /// (external id, stored message key) of the folder's sources whose id starts with `prefix`
+    /// (every source of the folder when `prefix` is empty).
     pub fn folder_sources(
         &self,
         kind: SourceKind,
