@@ -49,47 +49,41 @@ pub struct BridgeFiles {
     pub dir: PathBuf,
 }
 
+/// One method per file, and [`BridgeFiles::all`] listing them all, from one table (so the
+/// uninstall can never miss a file `install` learned to write).
+macro_rules! bridge_files {
+    ($($(#[$doc:meta])* $method:ident => $name:literal,)+) => {
+        impl BridgeFiles {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> PathBuf {
+                    self.dir.join($name)
+                }
+            )+
+
+            /// Every file `install` may create, for `--uninstall`.
+            pub fn all(&self) -> Vec<PathBuf> {
+                vec![$(self.$method()),+]
+            }
+        }
+    };
+}
+
+bridge_files! {
+    /// The current pairing code and when it expires (see [`Pairing`]).
+    pairing => "pairing.json",
+    ca_cert => "ca.crt",
+    ca_key => "ca.key",
+    cert => "bridge.crt",
+    key => "bridge.key",
+    token => "token",
+    config => "bridge.json",
+    manifest => "manifest.xml",
+}
+
 impl BridgeFiles {
     pub fn new(dir: PathBuf) -> Self {
         BridgeFiles { dir }
-    }
-    pub fn ca_cert(&self) -> PathBuf {
-        self.dir.join("ca.crt")
-    }
-    pub fn ca_key(&self) -> PathBuf {
-        self.dir.join("ca.key")
-    }
-    pub fn cert(&self) -> PathBuf {
-        self.dir.join("bridge.crt")
-    }
-    pub fn key(&self) -> PathBuf {
-        self.dir.join("bridge.key")
-    }
-    pub fn token(&self) -> PathBuf {
-        self.dir.join("token")
-    }
-    pub fn config(&self) -> PathBuf {
-        self.dir.join("bridge.json")
-    }
-    pub fn manifest(&self) -> PathBuf {
-        self.dir.join("manifest.xml")
-    }
-    /// The current pairing code and when it expires (see [`Pairing`]).
-    pub fn pairing(&self) -> PathBuf {
-        self.dir.join("pairing.json")
-    }
-    /// Every file `install` may create, for `--uninstall`.
-    pub fn all(&self) -> Vec<PathBuf> {
-        vec![
-            self.pairing(),
-            self.ca_cert(),
-            self.ca_key(),
-            self.cert(),
-            self.key(),
-            self.token(),
-            self.config(),
-            self.manifest(),
-        ]
     }
 
     pub fn read_config(&self) -> anyhow::Result<Option<BridgeConfig>> {
