@@ -286,23 +286,20 @@ mod tests {
 
     #[test]
     fn participants() {
-        assert_eq!(
-            classify_participant("noreply@x.org").map(|c| c.0),
-            Some(Class::Auto)
-        );
-        assert_eq!(
-            classify_participant("no-reply+abc@x.org").map(|c| c.0),
-            Some(Class::Auto)
-        );
-        assert_eq!(
-            classify_participant("bounces+123@x.org").map(|c| c.0),
-            Some(Class::Bounce)
-        );
-        assert_eq!(
-            classify_participant("newsletter@x.org").map(|c| c.0),
-            Some(Class::Bulk)
-        );
-        assert_eq!(classify_participant("alice@x.org"), None);
-        assert_eq!(classify_participant("support@x.org"), None);
+        let cases = [
+            ("noreply@x.org", Some(Class::Auto)),
+            ("no-reply+abc@x.org", Some(Class::Auto)),
+            ("bounces+123@x.org", Some(Class::Bounce)),
+            ("newsletter@x.org", Some(Class::Bulk)),
+            ("alice@x.org", None),
+            ("support@x.org", None),
+        ];
+        for (address, class) in cases {
+            assert_eq!(
+                classify_participant(address).map(|c| c.0),
+                class,
+                "{address}"
+            );
+        }
     }
 }
