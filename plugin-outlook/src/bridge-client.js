@@ -13,11 +13,7 @@
  *   rpc                Rapport answered with an error object ({code, message})
  *   timeout            no answer in time
  */
-(function (root, factory) {
-  const api = factory(root);
-  if (typeof module === "object" && module.exports) module.exports = api;
-  else root.RapportBridge = api;
-})(typeof globalThis !== "undefined" ? globalThis : this, function (root) {
+(function (root) {
   "use strict";
 
   /** Filled in by the bridge when it serves this file. */
@@ -153,11 +149,11 @@
     };
   }
 
-  return {
+  root.RapportBridge = {
     BridgeError: BridgeError,
     create: create,
     defaultOrigin: defaultOrigin,
     localNetworkDenied: localNetworkDenied,
     TOKEN_KEY: TOKEN_KEY,
   };
-});
+})(typeof globalThis !== "undefined" ? globalThis : this);

@@ -11,11 +11,7 @@
  * Everything Office-specific goes through the adapter (office-adapter.js) passed in; the bridge
  * client (bridge-client.js) is passed in too. Never logs addresses, subjects or bodies.
  */
-(function (root, factory) {
-  const api = factory(root);
-  if (typeof module === "object" && module.exports) module.exports = api;
-  else root.RapportCapture = api;
-})(typeof globalThis !== "undefined" ? globalThis : this, function (root) {
+(function (root) {
   "use strict";
 
   /** EMLs up to this many base64 characters are sent whole; larger ones as their headers. */
@@ -259,7 +255,7 @@
     return counts;
   }
 
-  return {
+  root.RapportCapture = {
     MAX_FULL_EML: MAX_FULL_EML,
     MAX_BACKFILL: MAX_BACKFILL,
     TRACKING_HEADER: TRACKING_HEADER,
@@ -275,4 +271,4 @@
     recordSend: recordSend,
     backfillSelected: backfillSelected,
   };
-});
+})(typeof globalThis !== "undefined" ? globalThis : this);

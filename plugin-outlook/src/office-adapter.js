@@ -7,14 +7,10 @@
  * `Office` is looked up at call time (never at load time), so tests can install a mock first.
  *
  * A classic script (no imports: classic Outlook on Windows runs event handlers in a
- * JavaScript-only runtime without modules): it defines globalThis.RapportOffice, or
- * module.exports under Node.
+ * JavaScript-only runtime without modules): it defines globalThis.RapportOffice, under Node
+ * too, where the unit tests load it the way a page does.
  */
-(function (root, factory) {
-  const api = factory(root);
-  if (typeof module === "object" && module.exports) module.exports = api;
-  else root.RapportOffice = api;
-})(typeof globalThis !== "undefined" ? globalThis : this, function (root) {
+(function (root) {
   "use strict";
 
   function office() {
@@ -294,5 +290,5 @@
       });
     },
   };
-  return adapter;
-});
+  root.RapportOffice = adapter;
+})(typeof globalThis !== "undefined" ? globalThis : this);

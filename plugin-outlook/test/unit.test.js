@@ -6,9 +6,15 @@ const path = require("node:path");
 const { OfficeMockObject } = require("office-addin-mock");
 
 const SRC = path.join(__dirname, "..", "src");
-const office = require(path.join(SRC, "office-adapter.js"));
-const capture = require(path.join(SRC, "capture.js"));
-const Bridge = require(path.join(SRC, "bridge-client.js"));
+
+/** Runs one of the add-in's classic scripts, as a page does, and returns the global it defines. */
+function loadScript(file, globalName) {
+  require(path.join(SRC, file));
+  return global[globalName];
+}
+const office = loadScript("office-adapter.js", "RapportOffice");
+const capture = loadScript("capture.js", "RapportCapture");
+const Bridge = loadScript("bridge-client.js", "RapportBridge");
 
 const EML =
   "From: Ada Lovelace <ada@analytical.example>\r\nTo: Me <me@example.com>\r\nSubject: Engine plans\r\n" +
@@ -285,9 +291,6 @@ test("on send: failures are reported, never thrown", async () => {
 test("the send handler always lets the send go on, even with the bridge down", async () => {
   const { mock, calls } = outlookMock();
   mock.context.mailbox.item = composeItem(calls);
-  global.RapportOffice = office;
-  global.RapportCapture = capture;
-  global.RapportBridge = Bridge;
   global.OfficeRuntime = { storage: { getItem: async () => "ab".repeat(32), setItem: async () => {} } };
   const realFetch = global.fetch;
   try {
@@ -324,9 +327,6 @@ test("the send handler always lets the send go on, even with the bridge down", a
     assert.equal(JSON.parse(seen[0].init.body).method, "record_sent");
   } finally {
     global.fetch = realFetch;
-    delete global.RapportOffice;
-    delete global.RapportCapture;
-    delete global.RapportBridge;
   }
 });
 
