@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addressOf, captureKey, headerPart, toBase64, wantedFolder } from "../src/lib/util.js";
+import { addressOf, captureKey, headerPart, oneAtATime, toBase64, wantedFolder } from "../src/lib/util.js";
 import { describeBackfill, describeHost } from "../src/options/describe.js";
 import { crc32, zip } from "../scripts/build.mjs";
 
@@ -36,6 +36,29 @@ test("folder choice", () => {
   assert.equal(wantedFolder({ path: "/Junk", specialUse: ["junk"] }, { includeJunk: true }), true);
   assert.equal(wantedFolder({ path: "/Unified", isVirtual: true }), false);
   assert.equal(captureKey({ accountId: "a1", path: "/Inbox" }, "m@x"), "a1:/Inbox|m@x");
+});
+
+test("oneAtATime: calls during a run share it; the next call after it starts a new one", async () => {
+  let runs = 0;
+  let finish;
+  const run = oneAtATime(() => {
+    runs++;
+    return new Promise((resolve) => (finish = resolve));
+  });
+  const first = run();
+  assert.equal(run(), first, "a call during the run gets the same promise");
+  finish("done");
+  assert.equal(await first, "done");
+  assert.equal(runs, 1);
+  const failing = oneAtATime(async () => {
+    runs++;
+    throw new Error("boom");
+  });
+  await assert.rejects(failing(), /boom/);
+  await assert.rejects(failing(), /boom/, "a failed run does not block the next");
+  assert.equal(runs, 3);
+  run();
+  assert.equal(runs, 4, "a finished run is not reused");
 });
 
 test("options page wording", () => {

@@ -6,7 +6,7 @@ import { HostClient } from "./host.js";
 import { CaptureQueue } from "./queue.js";
 import { Backfill, reconcile } from "./reconcile.js";
 import { messagesOf } from "./paging.js";
-import { HOST_NAME, addressOf, captureKey, isSentFolder, wantedFolder } from "./util.js";
+import { HOST_NAME, addressOf, captureKey, isSentFolder, oneAtATime, wantedFolder } from "./util.js";
 
 export const RECONCILE_ALARM = "rapport-reconcile";
 export const RETRY_ALARM = "rapport-retry";
@@ -83,7 +83,8 @@ export class App {
     });
     this.hello = null;
     this.retryTimer = null;
-    this.reconciling = null;
+    /** One reconciliation pass; concurrent calls share it. */
+    this.reconcileNow = oneAtATime(() => this.reconcileOnce());
     this.badges = new Map(); // tab id → last card shown
     let wasConnected = false;
     this.host.onStatus((s) => {
@@ -257,16 +258,6 @@ export class App {
       return this.runBackfill();
     }
     return undefined;
-  }
-
-  /** One reconciliation pass; concurrent calls share it. */
-  reconcileNow() {
-    if (!this.reconciling) {
-      this.reconciling = this.reconcileOnce().finally(() => {
-        this.reconciling = null;
-      });
-    }
-    return this.reconciling;
   }
 
   async reconcileOnce() {

@@ -4,7 +4,7 @@
 // arrived while the extension was not running, and (backfill) everything from before the install.
 
 import { pages } from "./paging.js";
-import { captureKey, chunks, isSentFolder, wantedFolder } from "./util.js";
+import { captureKey, chunks, isSentFolder, oneAtATime, wantedFolder } from "./util.js";
 
 /** Most ids per `have` request (the host accepts up to 5000). */
 export const HAVE_BATCH = 500;
@@ -122,7 +122,8 @@ export class Backfill {
    */
   constructor({ messenger, host, queue, storage, drain, aliases = () => null, now = Date.now, includeJunk = () => false }) {
     Object.assign(this, { messenger, host, queue, storage, drain, aliases, now, includeJunk });
-    this.running = null;
+    /** Runs (or resumes) the backfill; concurrent calls share one run. */
+    this.run = oneAtATime(() => this.runOnce());
     this.onProgress = () => {};
   }
 
@@ -140,16 +141,6 @@ export class Backfill {
   /** Forgets progress so that the next run checks every folder again. */
   async reset() {
     await this.save(newBackfillState(this.now()));
-  }
-
-  /** Runs (or resumes) the backfill; concurrent calls share one run. */
-  run() {
-    if (!this.running) {
-      this.running = this.runOnce().finally(() => {
-        this.running = null;
-      });
-    }
-    return this.running;
   }
 
   async runOnce() {

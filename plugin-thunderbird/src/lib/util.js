@@ -43,6 +43,22 @@ export function backoffMs(attempts) {
   return Math.min(1000 * 2 ** Math.min(n - 1, 20), 5 * 60 * 1000);
 }
 
+/**
+ * Wraps an async `fn` so that it runs one at a time: a call made while a run is in progress
+ * gets that run's promise instead of starting another.
+ */
+export function oneAtATime(fn) {
+  let running = null;
+  return () => {
+    if (!running) {
+      running = fn().finally(() => {
+        running = null;
+      });
+    }
+    return running;
+  };
+}
+
 /** Splits an array into chunks of at most `size` elements. */
 export function chunks(list, size) {
   const out = [];
