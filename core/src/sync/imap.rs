@@ -29,7 +29,7 @@ X-AUTOREPLY X-AUTORESPOND X-MAILING-LIST MAILING-LIST";
 
 /// Longest wait for one command's answer.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The connection, encrypted or (on loopback) not.
 #[derive(Debug)]
@@ -117,7 +117,7 @@ pub struct FetchedHeader {
     pub gmail_id: Option<u64>,
 }
 
-fn network(host: &str, detail: impl std::fmt::Display) -> Error {
+pub(crate) fn network(host: &str, detail: impl std::fmt::Display) -> Error {
     Error::Network {
         host: host.to_string(),
         detail: detail.to_string(),
@@ -181,7 +181,7 @@ fn tls_connector(account: &Account) -> Result<TlsConnector> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-async fn tls_wrap(account: &Account, tcp: TcpStream) -> Result<Conn> {
+pub(crate) async fn tls_wrap(account: &Account, tcp: TcpStream) -> Result<Conn> {
     let connector = tls_connector(account)?;
     let name = ServerName::try_from(account.host.clone())
         .map_err(|_| Error::InvalidInput(format!("'{}' is not a valid host name", account.host)))?;

@@ -2,3 +2,4 @@
 //! keep no state of their own (the syncer stores it with the mail, in one transaction).
 
 pub mod imap;
+pub mod pop3;
