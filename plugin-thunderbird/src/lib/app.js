@@ -55,11 +55,7 @@ export class App {
       log = console,
     } = {},
   ) {
-    this.m = messenger;
-    this.now = now;
-    this.setTimer = setTimer;
-    this.clearTimer = clearTimer;
-    this.log = log;
+    Object.assign(this, { m: messenger, now, setTimer, clearTimer, log });
     this.storage = messenger.storage.local;
     this.settings = { ...DEFAULT_SETTINGS };
     this.host = new HostClient({ connect: () => messenger.runtime.connectNative(HOST_NAME), setTimer, clearTimer, now });

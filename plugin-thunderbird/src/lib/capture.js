@@ -23,12 +23,7 @@ export class Capturer {
    * @param {(ms: number) => void} [o.schedule] asks for a later drain (timer or alarm)
    */
   constructor({ messenger, host, queue, storage, schedule = () => {}, concurrency = 4 }) {
-    this.messenger = messenger;
-    this.concurrency = Math.max(1, concurrency);
-    this.host = host;
-    this.queue = queue;
-    this.storage = storage;
-    this.schedule = schedule;
+    Object.assign(this, { messenger, host, queue, storage, schedule, concurrency: Math.max(1, concurrency) });
     this.running = null;
     this.again = false;
     this.aliases = null;

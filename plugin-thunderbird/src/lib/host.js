@@ -31,11 +31,7 @@ export class HostClient {
     clearTimer = (t) => clearTimeout(t),
     now = () => Date.now(),
   }) {
-    this.connect = connect;
-    this.timeoutMs = timeoutMs;
-    this.setTimer = setTimer;
-    this.clearTimer = clearTimer;
-    this.now = now;
+    Object.assign(this, { connect, timeoutMs, setTimer, clearTimer, now });
     this.port = null;
     this.nextId = 1;
     this.pending = new Map();
