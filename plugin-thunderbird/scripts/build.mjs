@@ -63,31 +63,25 @@ export function zip(entries) {
     const useDeflate = packed.length < data.length;
     const body = useDeflate ? packed : data;
     const crc = crc32(data);
-    const local = Buffer.alloc(30);
+    // From "version needed" to the name's length, the local and the central header agree.
+    const shared = Buffer.alloc(24);
+    shared.writeUInt16LE(20, 0); // version needed
+    shared.writeUInt16LE(0x0800, 2); // UTF-8 names
+    shared.writeUInt16LE(useDeflate ? 8 : 0, 4);
+    shared.writeUInt16LE(DOS_TIME, 6);
+    shared.writeUInt16LE(DOS_DATE, 8);
+    shared.writeUInt32LE(crc, 10);
+    shared.writeUInt32LE(body.length, 14);
+    shared.writeUInt32LE(data.length, 18);
+    shared.writeUInt16LE(nameBuf.length, 22);
+    const local = Buffer.alloc(30); // then an empty extra field
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(useDeflate ? 8 : 0, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBuf.length, 26);
-    local.writeUInt16LE(0, 28);
+    shared.copy(local, 4);
     locals.push(local, nameBuf, body);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(0x0314, 4); // made by: Unix, 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(useDeflate ? 8 : 0, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBuf.length, 28);
+    shared.copy(central, 6);
     central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: rw-r--r--
     central.writeUInt32LE(offset, 42);
     centrals.push(central, nameBuf);
