@@ -8,20 +8,9 @@
 //   node examples/corpus-report.js MAILDIR DB [--me ADDRESS]... [--now ISO] [--json OUT]
 const fs = require('node:fs')
 const { Rapport } = require('..')
+const { run } = require('./_example')
 
-async function main() {
-  const argv = process.argv.slice(2)
-  const me = []
-  const rest = []
-  let now
-  let jsonOut
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--me') me.push(argv[++i])
-    else if (argv[i] === '--now') now = argv[++i]
-    else if (argv[i] === '--json') jsonOut = argv[++i]
-    else rest.push(argv[i])
-  }
-  const [maildir, file] = rest
+async function main({ values: { me = [], now, json: jsonOut }, positionals: [maildir, file] }) {
   if (!maildir || !file) {
     console.error('usage: corpus-report.js MAILDIR DB [--me ADDRESS]... [--now ISO] [--json OUT]')
     process.exit(2)
@@ -45,7 +34,8 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`error (${e.code}): ${e.message}`)
-  process.exit(1)
+run(main, {
+  me: { type: 'string', multiple: true },
+  now: { type: 'string' },
+  json: { type: 'string' },
 })

@@ -7,35 +7,23 @@
 // Without --db the database is a temporary in-memory one. Without --me nothing is known to be
 // yours, so everyone who wrote is counted (policy sent-and-received).
 const { Rapport } = require('..')
+const { run } = require('./_example')
 
-function parse(argv) {
-  const o = { paths: [], me: [], db: null, limit: 10 }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--me') o.me.push(argv[++i])
-    else if (a === '--db') o.db = argv[++i]
-    else if (a === '--limit') o.limit = Number(argv[++i])
-    else o.paths.push(a)
-  }
-  if (o.paths.length === 0) {
+async function main({ values: { me = [], db: file, limit = '10' }, positionals: paths }) {
+  if (paths.length === 0) {
     console.error('usage: top-contacts.js MAILDIR... [--me ADDRESS]... [--db FILE] [--limit N]')
     process.exit(2)
   }
-  return o
-}
-
-async function main() {
-  const o = parse(process.argv.slice(2))
-  const db = o.db ? Rapport.open(o.db) : Rapport.openInMemory()
+  const db = file ? Rapport.open(file) : Rapport.openInMemory()
   try {
-    for (const me of o.me) await db.addIdentity(me)
+    for (const m of me) await db.addIdentity(m)
     await db.setPolicy('sent-and-received')
-    const summary = await db.importPaths(o.paths, {}, (p) => {
+    const summary = await db.importPaths(paths, {}, (p) => {
       if (process.stderr.isTTY) process.stderr.write(`\r${p.messages} messages read`)
     })
     if (process.stderr.isTTY) process.stderr.write('\n')
     console.log(`Imported ${summary.messagesRead} messages (${summary.stored} new) in ${summary.elapsedMs} ms.`)
-    const top = await db.contacts({ sort: 'messages', limit: o.limit })
+    const top = await db.contacts({ sort: 'messages', limit: Number(limit) })
     if (top.length === 0) {
       console.log('No contacts. Mailing-list mail makes contacts only in threads you took part in: pass your addresses with --me.')
     }
@@ -48,7 +36,8 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`error (${e.code}): ${e.message}`)
-  process.exit(1)
+run(main, {
+  me: { type: 'string', multiple: true },
+  db: { type: 'string' },
+  limit: { type: 'string' },
 })

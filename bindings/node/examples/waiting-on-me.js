@@ -5,17 +5,9 @@
 //   node examples/waiting-on-me.js --db rapport.db
 //   node examples/waiting-on-me.js ~/Maildir --me you@example.com     (imports first, in memory)
 const { Rapport } = require('..')
+const { run } = require('./_example')
 
-async function main() {
-  const argv = process.argv.slice(2)
-  const me = []
-  const paths = []
-  let file = null
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--me') me.push(argv[++i])
-    else if (argv[i] === '--db') file = argv[++i]
-    else paths.push(argv[i])
-  }
+async function main({ values: { me = [], db: file }, positionals: paths }) {
   if (!file && paths.length === 0) {
     console.error('usage: waiting-on-me.js (--db FILE | MAILDIR... --me ADDRESS...)')
     process.exit(2)
@@ -38,7 +30,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`error (${e.code}): ${e.message}`)
-  process.exit(1)
-})
+run(main, { me: { type: 'string', multiple: true }, db: { type: 'string' } })
