@@ -21,9 +21,10 @@ use crate::stop::StopSignals;
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
-    /// Add an IMAP account (well-known providers are filled in from --email)
+    /// Add an IMAP account, or a POP3 one with --pop3 (well-known providers are filled in from
+    /// --email)
     #[command(
-        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW"
+        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW\n  rapport account add home --pop3 --email me@isp.example --host pop.isp.example --password-command 'pass show mail/isp'\n\nPOP3 accounts are read without deleting or marking anything: each poll (`rapport sync`, or\n`rapport watch` every --poll seconds) stores the headers of the messages it has not seen. POP3\nshows neither the mail you sent nor mail your own client deleted from the server before a\npoll; where the provider offers IMAP, an IMAP account sees both."
     )]
     Add(Box<AddArgs>),
     /// List accounts (secrets are never shown)
@@ -38,6 +39,9 @@ pub enum AccountCommand {
 pub struct AddArgs {
     /// A short name for the account (no spaces)
     pub name: String,
+    /// A POP3 mailbox (read-only: nothing is deleted or marked) instead of IMAP
+    #[arg(long, conflicts_with_all = ["sync_junk", "sync_trash", "sync_drafts", "exclude"])]
+    pub pop3: bool,
     /// Your address on this account (it becomes one of your identities)
     #[arg(long)]
     pub email: Option<String>,
@@ -235,7 +239,11 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     }
     let (account, preset) = AccountSpec {
         name: args.name.clone(),
-        kind: AccountKind::Imap,
+        kind: if args.pop3 {
+            AccountKind::Pop3
+        } else {
+            AccountKind::Imap
+        },
         email: args.email.clone(),
         office365: matches!(args.provider, Some(ProviderArg::Office365)),
         host: args.host.clone(),
@@ -274,6 +282,12 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(p) = preset {
         eprintln!("{}: {}", p.provider, p.note);
+        if account.kind == AccountKind::Pop3 {
+            eprintln!(
+                "{} also offers IMAP ({}), which Rapport recommends: it sees the mail you send, and mail deleted from the server. Add it with the same command without --pop3.",
+                p.provider, p.host
+            );
+        }
     }
     eprintln!(
         "Next: rapport account test {0}   then   rapport sync {0}",

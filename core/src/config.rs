@@ -32,10 +32,19 @@ impl Security {
         }
     }
 
+    /// IMAP's port for this protection.
     pub fn default_port(self) -> u16 {
         match self {
             Security::Tls => 993,
             Security::Starttls | Security::None => 143,
+        }
+    }
+
+    /// POP3's port for this protection.
+    pub fn default_pop3_port(self) -> u16 {
+        match self {
+            Security::Tls => 995,
+            Security::Starttls | Security::None => 110,
         }
     }
 }
@@ -92,14 +101,18 @@ pub struct FolderPolicy {
 pub enum AccountKind {
     #[default]
     Imap,
+    /// A POP3 mailbox, read without deleting: new mail only, and only while the user's own
+    /// client leaves it on the server.
+    Pop3,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 1] = [AccountKind::Imap];
+    pub const ALL: [AccountKind; 2] = [AccountKind::Imap, AccountKind::Pop3];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AccountKind::Imap => "imap",
+            AccountKind::Pop3 => "pop3",
         }
     }
 
@@ -107,6 +120,7 @@ impl AccountKind {
     pub fn source_kind(self) -> crate::source::SourceKind {
         match self {
             AccountKind::Imap => crate::source::SourceKind::Imap,
+            AccountKind::Pop3 => crate::source::SourceKind::Pop3,
         }
     }
 }
@@ -151,7 +165,10 @@ pub struct Account {
 
 impl Account {
     pub fn port(&self) -> u16 {
-        self.port.unwrap_or_else(|| self.security.default_port())
+        self.port.unwrap_or_else(|| match self.kind {
+            AccountKind::Imap => self.security.default_port(),
+            AccountKind::Pop3 => self.security.default_pop3_port(),
+        })
     }
 
     /// Whether `host` is this machine (plaintext is allowed there).
@@ -281,11 +298,15 @@ impl AccountSpec {
         } else {
             preset_for(&email)
         };
+        let preset_host = preset.as_ref().and_then(|p| match self.kind {
+            AccountKind::Imap => Some(p.host),
+            AccountKind::Pop3 => p.pop3_host,
+        });
         let host = self
             .host
             .clone()
             .filter(|h| !h.trim().is_empty())
-            .or_else(|| preset.as_ref().map(|p| p.host.to_string()))
+            .or_else(|| preset_host.map(String::from))
             .ok_or_else(|| {
                 let who = if email.is_empty() {
                     "the account".to_string()
@@ -309,7 +330,11 @@ impl AccountSpec {
             user: self.user.unwrap_or_else(|| email.clone()),
             email,
             host,
-            port: self.port.or(preset.as_ref().map(|p| p.port)),
+            // A preset's port is its IMAP port; POP3 takes the standard one for its security.
+            port: self.port.or(match self.kind {
+                AccountKind::Imap => preset.as_ref().map(|p| p.port),
+                AccountKind::Pop3 => None,
+            }),
             security: self.security.unwrap_or_default(),
             auth,
             password_command: self.password_command,
@@ -330,6 +355,8 @@ pub struct Preset {
     pub provider: &'static str,
     pub host: &'static str,
     pub port: u16,
+    /// The provider's POP3 server (on 995, TLS), if it offers POP3.
+    pub pop3_host: Option<&'static str>,
     pub auth: AuthKind,
     /// What the user must do on the provider's side.
     pub note: &'static str,
@@ -337,10 +364,11 @@ pub struct Preset {
 
 pub fn preset_for(email: &str) -> Option<Preset> {
     let domain = email.rsplit('@').next()?.to_ascii_lowercase();
-    let p = |provider, host, auth, note| Preset {
+    let p = |provider, host, pop3_host, auth, note| Preset {
         provider,
         host,
         port: 993,
+        pop3_host,
         auth,
         note,
     };
@@ -348,30 +376,35 @@ pub fn preset_for(email: &str) -> Option<Preset> {
         "gmail.com" | "googlemail.com" => p(
             "Gmail",
             "imap.gmail.com",
+            Some("pop.gmail.com"),
             AuthKind::Xoauth2,
             "Gmail needs an OAuth2 token command (or an app password with --password-command).",
         ),
         "icloud.com" | "me.com" | "mac.com" => p(
             "iCloud",
             "imap.mail.me.com",
+            None,
             AuthKind::Password,
             "iCloud needs an app-specific password (appleid.apple.com → Sign-In and Security).",
         ),
         "yahoo.com" | "ymail.com" | "rocketmail.com" => p(
             "Yahoo",
             "imap.mail.yahoo.com",
+            Some("pop.mail.yahoo.com"),
             AuthKind::Password,
             "Yahoo needs an app password (Account security → Generate app password).",
         ),
         "outlook.com" | "hotmail.com" | "live.com" | "msn.com" => p(
             "Outlook.com",
             "outlook.office365.com",
+            Some("outlook.office365.com"),
             AuthKind::Xoauth2,
             "Outlook.com accepts only OAuth2 (scope https://outlook.office.com/IMAP.AccessAsUser.All).",
         ),
         "fastmail.com" | "fastmail.fm" | "messagingengine.com" => p(
             "Fastmail",
             "imap.fastmail.com",
+            Some("pop.fastmail.com"),
             AuthKind::Password,
             "Fastmail needs an app password (Settings → Privacy & Security → App passwords).",
         ),
@@ -385,6 +418,7 @@ pub fn office365() -> Preset {
         provider: "Office 365",
         host: "outlook.office365.com",
         port: 993,
+        pop3_host: Some("outlook.office365.com"),
         auth: AuthKind::Xoauth2,
         note: "Exchange Online accepts only OAuth2 (scope https://outlook.office.com/IMAP.AccessAsUser.All); your admin must allow IMAP.",
     }
@@ -613,6 +647,41 @@ mod tests {
         std::fs::write(&path, "[[account]]\nname = 3\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("accounts.toml"), "{err}");
+    }
+
+    /// A POP3 account takes POP3's ports, a provider's POP3 server, and the same file.
+    #[test]
+    fn pop3_accounts_take_pop3_settings() {
+        let spec = |email: &str, security| AccountSpec {
+            name: "home".into(),
+            kind: AccountKind::Pop3,
+            email: Some(email.into()),
+            security,
+            password_env: Some("PW".into()),
+            ..Default::default()
+        };
+        let (gmail, _) = spec("me@gmail.com", None).build().unwrap();
+        assert_eq!((gmail.host.as_str(), gmail.port()), ("pop.gmail.com", 995));
+        let mut local = spec("me@isp.example", Some(Security::Starttls));
+        local.host = Some("pop.isp.example".into());
+        let (local, _) = local.build().unwrap();
+        assert_eq!(local.port(), 110);
+        assert!(
+            spec("me@icloud.com", None).build().is_err(),
+            "iCloud offers no POP3: a host must be given"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        let config = Config {
+            accounts: vec![local],
+        };
+        config.save(&path).unwrap();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("kind = \"pop3\"")
+        );
+        assert_eq!(Config::load(&path).unwrap(), config);
     }
 
     #[test]

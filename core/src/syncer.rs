@@ -1,7 +1,9 @@
-//! Keeping IMAP accounts current: `sync` pulls every selected folder through the one pipeline
-//! ([`crate::source::pipeline`]) with IMAP as its source ([`crate::source::imap`]: new mail
-//! first, then history newest-first, UIDVALIDITY re-approval); `watch` keeps a session open
-//! with IDLE on INBOX and STATUS polling elsewhere; `audit` compares the server with the store.
+//! Keeping accounts current: `sync` pulls every selected folder through the one pipeline
+//! ([`crate::source::pipeline`]) with the account's kind of source: IMAP
+//! ([`crate::source::imap`]: new mail first, then history newest-first, UIDVALIDITY
+//! re-approval) or POP3 ([`crate::source::pop3`]: the headers of what the store has not seen,
+//! never deleting); `watch` keeps an IMAP session open with IDLE on INBOX and STATUS polling
+//! elsewhere, and polls a POP3 mailbox; `audit` compares an IMAP server with the store.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,14 +11,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::Account;
+use crate::config::{Account, AccountKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::import::CancelToken;
 use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET, stored_uids};
 use crate::source::pipeline::{blocking, pull_account};
+use crate::source::pop3::Pop3Source;
 use crate::source::{PullOptions, SourceKind};
 use crate::sync::imap::{Folder, ImapSession, uid_sets};
+use crate::sync::pop3::Pop3Session;
 
 pub use crate::source::imap::{FolderState, header_message_id, select_folders};
 pub use crate::source::pipeline::{
@@ -26,16 +30,31 @@ pub use crate::source::pipeline::{
 /// What one sync covers (see [`PullOptions`]).
 pub type SyncOptions = PullOptions;
 
-/// Connects with the account's secret.
-pub async fn connect(account: &Account) -> Result<ImapSession> {
+/// The account's password or token (its command may take a while: off the async threads).
+async fn secret_of(account: &Account) -> Result<String> {
     let a = account.clone();
-    let secret = tokio::task::spawn_blocking(move || a.secret())
+    tokio::task::spawn_blocking(move || a.secret())
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
-    ImapSession::connect(account, &secret).await
+        .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-/// Syncs every selected folder of one account once.
+/// Connects to an IMAP account with its secret.
+pub async fn connect(account: &Account) -> Result<ImapSession> {
+    if account.kind != AccountKind::Imap {
+        return Err(Error::InvalidInput(format!(
+            "account '{}' is a {} account, not IMAP",
+            account.name, account.kind
+        )));
+    }
+    ImapSession::connect(account, &secret_of(account).await?).await
+}
+
+/// Connects to a POP3 account with its secret.
+pub async fn connect_pop3(account: &Account) -> Result<Pop3Session> {
+    Pop3Session::connect(account, &secret_of(account).await?).await
+}
+
+/// Syncs every selected folder of one account once (a POP3 account: polls its mailbox once).
 pub async fn sync_account(
     engine: Arc<Engine>,
     account: &Account,
@@ -44,12 +63,35 @@ pub async fn sync_account(
     cancel: &CancelToken,
 ) -> Result<SyncReport> {
     let started = Instant::now();
-    let mut session = connect(account).await?;
-    let result = sync_session(&engine, &mut session, account, options, progress, cancel).await;
-    session.logout().await;
+    let result = match account.kind {
+        AccountKind::Imap => {
+            let mut session = connect(account).await?;
+            let result =
+                sync_session(&engine, &mut session, account, options, progress, cancel).await;
+            session.logout().await;
+            result
+        }
+        AccountKind::Pop3 => {
+            let mut session = connect_pop3(account).await?;
+            note_identity(&engine, account).await?;
+            let mut source = Pop3Source::new(Arc::clone(&engine), &mut session, account.clone());
+            let result = pull_account(&engine, &mut source, options, progress, cancel).await;
+            session.quit().await;
+            result
+        }
+    };
     let mut report = result?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The account's address is one of the user's identities.
+async fn note_identity(engine: &Arc<Engine>, account: &Account) -> Result<()> {
+    if !account.email.is_empty() {
+        let email = account.email.clone();
+        blocking(engine, move |e| e.add_identity(&email).map(|_| ())).await?;
+    }
+    Ok(())
 }
 
 /// Syncs over an open session (used by `watch`, which keeps its connection).
@@ -61,18 +103,19 @@ pub async fn sync_session(
     progress: &(dyn Fn(&SyncProgress) + Send + Sync),
     cancel: &CancelToken,
 ) -> Result<SyncReport> {
-    if !account.email.is_empty() {
-        let email = account.email.clone();
-        blocking(engine, move |e| e.add_identity(&email).map(|_| ())).await?;
-    }
+    note_identity(engine, account).await?;
     let mut source = ImapSource::new(Arc::clone(engine), session, account.clone());
     pull_account(engine, &mut source, options, progress, cancel).await
 }
 
-/// The IMAP folder states of every account (or one), as `rapport status` shows them.
+/// The folder states of every account (or one), IMAP and POP3, as `rapport status` shows them.
 pub fn folder_states(engine: &Engine, account: Option<&str>) -> Result<Vec<FolderState>> {
-    let states = engine.with_store(|s| s.sync_states(Some(SourceKind::Imap), account))?;
-    Ok(states.iter().map(FolderState::from).collect())
+    let states = engine.with_store(|s| s.sync_states(None, account))?;
+    Ok(states
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::Imap | SourceKind::Pop3))
+        .map(FolderState::from)
+        .collect())
 }
 
 // ----- watch -----
@@ -128,104 +171,16 @@ pub async fn watch_account(
     events: &(dyn Fn(&WatchEvent) + Send + Sync),
     cancel: &CancelToken,
 ) -> Result<()> {
-    let quiet = |_: &SyncProgress| {};
     let mut attempt = 0u32;
     while !cancel.is_cancelled() {
-        let outcome: Result<()> = async {
-            let mut session = connect(&account).await?;
-            let idle = session.has("IDLE");
-            let mode = if idle { "idle" } else { "polling" };
-            events(&WatchEvent::Connected {
-                account: account.name.clone(),
-                mode: mode.into(),
-            });
-            let report = sync_session(
-                &engine,
-                &mut session,
-                &account,
-                &SyncOptions::default(),
-                &quiet,
-                cancel,
-            )
-            .await?;
-            attempt = 0;
-            events(&WatchEvent::Synced {
-                account: account.name.clone(),
-                stored: report.stored,
-                folders: report.folders.len(),
-            });
-            let folders: Vec<String> = report.folders.iter().map(|f| f.folder.clone()).collect();
-            for f in &folders {
-                let (a, f, m) = (account.name.clone(), f.clone(), mode.to_string());
-                let mode = if f == "INBOX" {
-                    m
-                } else {
-                    "polling".to_string()
-                };
-                blocking(&engine, move |e| {
-                    e.with_store(|s| s.note_sync(SourceKind::Imap, &a, &f, Some(&mode), ""))
-                })
-                .await?;
+        let outcome = match account.kind {
+            AccountKind::Imap => {
+                watch_imap(&engine, &account, &options, events, cancel, &mut attempt).await
             }
-            let mut last_poll = Instant::now();
-            let mut statuses: HashMap<String, (u32, u32)> = HashMap::new();
-            while !cancel.is_cancelled() {
-                let mut changed_inbox = false;
-                if idle && folders.iter().any(|f| f == "INBOX") {
-                    session.examine("INBOX").await?;
-                    let wait = options.idle.min(Duration::from_secs(29 * 60));
-                    let (s, changed) = session.idle(wait, cancel).await?;
-                    session = s;
-                    changed_inbox = changed;
-                } else {
-                    let step = Duration::from_millis(500);
-                    let mut waited = Duration::ZERO;
-                    while waited < options.poll && !cancel.is_cancelled() {
-                        tokio::time::sleep(step).await;
-                        waited += step;
-                    }
-                }
-                let mut to_sync: Vec<String> = Vec::new();
-                if changed_inbox {
-                    to_sync.push("INBOX".into());
-                }
-                if last_poll.elapsed() >= options.poll || !idle {
-                    last_poll = Instant::now();
-                    for f in &folders {
-                        if idle && f == "INBOX" && !changed_inbox {
-                            continue;
-                        }
-                        let st = session.status(f).await?;
-                        let key = (st.uidvalidity, st.uidnext);
-                        if statuses.get(f) != Some(&key) {
-                            statuses.insert(f.clone(), key);
-                            if !to_sync.contains(f) {
-                                to_sync.push(f.clone());
-                            }
-                        }
-                    }
-                }
-                if !to_sync.is_empty() {
-                    let opts = SyncOptions {
-                        folders: to_sync,
-                        window: WINDOW,
-                    };
-                    let report =
-                        sync_session(&engine, &mut session, &account, &opts, &quiet, cancel)
-                            .await?;
-                    if report.stored > 0 {
-                        events(&WatchEvent::Synced {
-                            account: account.name.clone(),
-                            stored: report.stored,
-                            folders: report.folders.len(),
-                        });
-                    }
-                }
+            AccountKind::Pop3 => {
+                watch_pop3(&engine, &account, &options, events, cancel, &mut attempt).await
             }
-            session.logout().await;
-            Ok(())
-        }
-        .await;
+        };
         match outcome {
             Ok(()) => break,
             Err(Error::Cancelled) => break,
@@ -246,15 +201,173 @@ pub async fn watch_account(
                     error: e.to_string(),
                     retry_in_secs: wait.as_secs(),
                 });
-                let mut waited = Duration::ZERO;
-                while waited < wait && !cancel.is_cancelled() {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    waited += Duration::from_millis(200);
-                }
+                pause(wait, cancel).await;
             }
         }
     }
     Ok(())
+}
+
+/// One IMAP session of `watch`: sync, then IDLE on INBOX and poll the other folders until
+/// cancelled or the connection fails.
+async fn watch_imap(
+    engine: &Arc<Engine>,
+    account: &Account,
+    options: &WatchOptions,
+    events: &(dyn Fn(&WatchEvent) + Send + Sync),
+    cancel: &CancelToken,
+    attempt: &mut u32,
+) -> Result<()> {
+    let quiet = |_: &SyncProgress| {};
+    let mut session = connect(account).await?;
+    let idle = session.has("IDLE");
+    let mode = if idle { "idle" } else { "polling" };
+    events(&WatchEvent::Connected {
+        account: account.name.clone(),
+        mode: mode.into(),
+    });
+    let report = sync_session(
+        engine,
+        &mut session,
+        account,
+        &SyncOptions::default(),
+        &quiet,
+        cancel,
+    )
+    .await?;
+    *attempt = 0;
+    events(&WatchEvent::Synced {
+        account: account.name.clone(),
+        stored: report.stored,
+        folders: report.folders.len(),
+    });
+    let folders: Vec<String> = report.folders.iter().map(|f| f.folder.clone()).collect();
+    for f in &folders {
+        let (a, f, m) = (account.name.clone(), f.clone(), mode.to_string());
+        let mode = if f == "INBOX" {
+            m
+        } else {
+            "polling".to_string()
+        };
+        blocking(engine, move |e| {
+            e.with_store(|s| s.note_sync(SourceKind::Imap, &a, &f, Some(&mode), ""))
+        })
+        .await?;
+    }
+    let mut last_poll = Instant::now();
+    let mut statuses: HashMap<String, (u32, u32)> = HashMap::new();
+    while !cancel.is_cancelled() {
+        let mut changed_inbox = false;
+        if idle && folders.iter().any(|f| f == "INBOX") {
+            session.examine("INBOX").await?;
+            let wait = options.idle.min(Duration::from_secs(29 * 60));
+            let (s, changed) = session.idle(wait, cancel).await?;
+            session = s;
+            changed_inbox = changed;
+        } else {
+            pause(options.poll, cancel).await;
+        }
+        let mut to_sync: Vec<String> = Vec::new();
+        if changed_inbox {
+            to_sync.push("INBOX".into());
+        }
+        if last_poll.elapsed() >= options.poll || !idle {
+            last_poll = Instant::now();
+            for f in &folders {
+                if idle && f == "INBOX" && !changed_inbox {
+                    continue;
+                }
+                let st = session.status(f).await?;
+                let key = (st.uidvalidity, st.uidnext);
+                if statuses.get(f) != Some(&key) {
+                    statuses.insert(f.clone(), key);
+                    if !to_sync.contains(f) {
+                        to_sync.push(f.clone());
+                    }
+                }
+            }
+        }
+        if !to_sync.is_empty() {
+            let opts = SyncOptions {
+                folders: to_sync,
+                window: WINDOW,
+            };
+            let report = sync_session(engine, &mut session, account, &opts, &quiet, cancel).await?;
+            if report.stored > 0 {
+                events(&WatchEvent::Synced {
+                    account: account.name.clone(),
+                    stored: report.stored,
+                    folders: report.folders.len(),
+                });
+            }
+        }
+    }
+    session.logout().await;
+    Ok(())
+}
+
+/// `watch` for a POP3 account: polls the mailbox every `poll` (a new session each time, since
+/// a POP3 server keeps the mailbox locked while a session is open) until cancelled.
+async fn watch_pop3(
+    engine: &Arc<Engine>,
+    account: &Account,
+    options: &WatchOptions,
+    events: &(dyn Fn(&WatchEvent) + Send + Sync),
+    cancel: &CancelToken,
+    attempt: &mut u32,
+) -> Result<()> {
+    let quiet = |_: &SyncProgress| {};
+    let mut first = true;
+    while !cancel.is_cancelled() {
+        let report = sync_account(
+            Arc::clone(engine),
+            account,
+            &SyncOptions::default(),
+            &quiet,
+            cancel,
+        )
+        .await?;
+        *attempt = 0;
+        if first {
+            events(&WatchEvent::Connected {
+                account: account.name.clone(),
+                mode: "polling".into(),
+            });
+        }
+        if first || report.stored > 0 {
+            events(&WatchEvent::Synced {
+                account: account.name.clone(),
+                stored: report.stored,
+                folders: report.folders.len(),
+            });
+        }
+        first = false;
+        let a = account.name.clone();
+        blocking(engine, move |e| {
+            e.with_store(|s| {
+                s.note_sync(
+                    SourceKind::Pop3,
+                    &a,
+                    crate::source::pop3::INBOX,
+                    Some("polling"),
+                    "",
+                )
+            })
+        })
+        .await?;
+        pause(options.poll, cancel).await;
+    }
+    Ok(())
+}
+
+/// Waits `wait`, or less when `cancel` fires first (it is looked at every 200 ms).
+async fn pause(wait: Duration, cancel: &CancelToken) {
+    let step = Duration::from_millis(200);
+    let mut waited = Duration::ZERO;
+    while waited < wait && !cancel.is_cancelled() {
+        tokio::time::sleep(step.min(wait - waited)).await;
+        waited += step;
+    }
 }
 
 // ----- audit -----
@@ -285,6 +398,8 @@ pub struct AuditReport {
 /// Compares every synced folder's Message-IDs on the server with the store and names each gap
 /// with its reason.
 pub async fn audit_account(engine: Arc<Engine>, account: &Account) -> Result<AuditReport> {
+    // `connect` refuses a POP3 account with a clear message: POP3 has no folders or UIDs to
+    // compare, and its mail deleted on the server is meant to stay in the store.
     let mut session = connect(account).await?;
     let folders = session.folders().await?;
     let selected = select_folders(account, &folders, session.is_gmail());
@@ -399,6 +514,36 @@ pub struct AccountTest {
 }
 
 pub async fn test_account(account: &Account) -> Result<AccountTest> {
+    if account.kind == AccountKind::Pop3 {
+        let mut session = connect_pop3(account).await?;
+        let (messages, _) = session.stat().await?;
+        let caps = session.capabilities();
+        let offered = [
+            ("TOP", caps.top),
+            ("UIDL", caps.uidl),
+            ("USER", caps.user),
+            ("PIPELINING", caps.pipelining),
+            ("STLS", caps.stls),
+            ("APOP", caps.apop),
+        ];
+        let mut capabilities: Vec<String> = offered
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        capabilities.extend(caps.sasl.iter().map(|m| format!("SASL {m}")));
+        session.quit().await;
+        return Ok(AccountTest {
+            account: account.name.clone(),
+            host: account.host.clone(),
+            capabilities,
+            folders: Vec::new(),
+            synced_folders: vec![format!(
+                "{} ({messages} messages)",
+                crate::source::pop3::INBOX
+            )],
+        });
+    }
     let mut session = connect(account).await?;
     let folders = session.folders().await?;
     let synced = select_folders(account, &folders, session.is_gmail())

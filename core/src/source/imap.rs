@@ -56,6 +56,8 @@ impl ImapCursor {
 /// An IMAP folder's sync state as `rapport status` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FolderState {
+    /// `imap` or `pop3` (a POP3 mailbox has no UIDVALIDITY or history: those stay 0).
+    pub kind: SourceKind,
     pub account: String,
     pub folder: String,
     pub uidvalidity: u32,
@@ -73,6 +75,7 @@ impl From<&SyncState> for FolderState {
     fn from(s: &SyncState) -> Self {
         let c = ImapCursor::decode(&s.cursor).unwrap_or_default();
         FolderState {
+            kind: s.kind,
             account: s.account.clone(),
             folder: s.folder.clone(),
             uidvalidity: c.uidvalidity,

@@ -28,6 +28,7 @@
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;
+pub mod pop3;
 
 use std::future::Future;
 
