@@ -7,6 +7,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have zstd || need+=(zstd)
 have dovecot || need+=(dovecot-imapd dovecot-pop3d)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-pop3d)
+[ -x /usr/sbin/pop3d ] || need+=(mailutils-pop3d)   # a second POP3 server (tests/e2e/pop3.sh)
 have openssl || need+=(openssl)
 have notmuch || need+=(notmuch)
 have mu || need+=(maildir-utils)
