@@ -25,6 +25,8 @@ import threading
 import time
 
 PASSWORD = "alice-pw"
+# Real mail has header lines longer than poplib's default limit of 2,048 bytes.
+poplib._MAXLINE = 1 << 20
 
 
 def login(port, user):
