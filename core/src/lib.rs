@@ -11,7 +11,7 @@
 //! A new kind of mailbox (POP3, EWS, Graph, an Outlook data file) touches: its module under
 //! [`source`] implementing [`source::PullSource`] (its transport under [`sync`] if it talks to a
 //! server), one [`SourceKind`] variant, one [`config::AccountKind`] variant with its settings,
-//! and its flags in the CLI's `accounts.rs`. The [`source::pipeline`] drives it (windows,
+//! its arms in [`syncer`], and its flags in the CLI's `accounts.rs` (POP3 is the worked example). The [`source::pipeline`] drives it (windows,
 //! cursors committed with their mail, cancellation, progress, back-off), and it must pass the
 //! conformance test in `tests/tests/conformance.rs`. The [`source`] module's documentation has
 //! the details.

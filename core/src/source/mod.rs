@@ -11,7 +11,14 @@
 //!    over the wire) lives in `sync/`, and never parses mail;
 //! 2. one [`SourceKind`] variant (and, for accounts, one [`AccountKind`] variant with its
 //!    settings in `config.rs`);
-//! 3. its CLI flags in `cli/src/accounts.rs`.
+//! 3. its arm in [`crate::syncer`]'s `sync_account` and `watch_account` (how a session opens,
+//!    and how `watch` waits: IMAP's IDLE, POP3's polling);
+//! 4. its CLI flags in `cli/src/accounts.rs`.
+//!
+//! POP3 was added this way: `source/pop3.rs` (the pull source), `sync/pop3.rs` (the
+//! transport), `AccountKind::Pop3` with its ports and presets, two match arms in `syncer.rs`,
+//! and `--pop3` on `rapport account add`; its conformance case is `tests/e2e/pop3.sh` (first
+//! poll = import of the same mailbox, on two different servers).
 //!
 //! The [`pipeline`] does the rest: fetch window k while parsing k−1 and storing k−2, the cursor
 //! committed in the same transaction as the window it covers (so a crash resumes with nothing
