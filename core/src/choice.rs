@@ -1,6 +1,6 @@
 //! Enum parsing and its error messages, in one place for the CLI, the bindings and the RPC
 //! protocol: every enum a user or a program names as text has an `ALL` list and an `as_str`
-//! name, and [`choice_traits!`] gives it `Display` and a `FromStr` built on
+//! name, and `choice_traits!` gives it `Display` and a `FromStr` built on
 //! [`parse_choice_or_alias`], so an unknown value fails the same way everywhere.
 
 use crate::error::{Error, Result};
