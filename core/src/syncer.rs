@@ -144,6 +144,23 @@ pub enum WatchEvent {
     },
 }
 
+impl WatchEvent {
+    fn connected(account: &Account, mode: &str) -> Self {
+        WatchEvent::Connected {
+            account: account.name.clone(),
+            mode: mode.into(),
+        }
+    }
+
+    fn synced(account: &Account, report: &SyncReport) -> Self {
+        WatchEvent::Synced {
+            account: account.name.clone(),
+            stored: report.stored,
+            folders: report.folders.len(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     /// How often folders other than INBOX (and INBOX without IDLE) are checked.
@@ -173,13 +190,16 @@ pub async fn watch_account(
 ) -> Result<()> {
     let mut attempt = 0u32;
     while !cancel.is_cancelled() {
+        let watch = Watch {
+            engine: &engine,
+            account: &account,
+            options: &options,
+            events,
+            cancel,
+        };
         let outcome = match account.kind {
-            AccountKind::Imap => {
-                watch_imap(&engine, &account, &options, events, cancel, &mut attempt).await
-            }
-            AccountKind::Pop3 => {
-                watch_pop3(&engine, &account, &options, events, cancel, &mut attempt).await
-            }
+            AccountKind::Imap => watch_imap(watch, &mut attempt).await,
+            AccountKind::Pop3 => watch_pop3(watch, &mut attempt).await,
         };
         match outcome {
             Ok(()) => break,
@@ -208,24 +228,31 @@ pub async fn watch_account(
     Ok(())
 }
 
+/// What one account's `watch` works with.
+#[derive(Clone, Copy)]
+struct Watch<'a> {
+    engine: &'a Arc<Engine>,
+    account: &'a Account,
+    options: &'a WatchOptions,
+    events: &'a (dyn Fn(&WatchEvent) + Send + Sync),
+    cancel: &'a CancelToken,
+}
+
 /// One IMAP session of `watch`: sync, then IDLE on INBOX and poll the other folders until
 /// cancelled or the connection fails.
-async fn watch_imap(
-    engine: &Arc<Engine>,
-    account: &Account,
-    options: &WatchOptions,
-    events: &(dyn Fn(&WatchEvent) + Send + Sync),
-    cancel: &CancelToken,
-    attempt: &mut u32,
-) -> Result<()> {
+async fn watch_imap(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
+    let Watch {
+        engine,
+        account,
+        options,
+        events,
+        cancel,
+    } = watch;
     let quiet = |_: &SyncProgress| {};
     let mut session = connect(account).await?;
     let idle = session.has("IDLE");
     let mode = if idle { "idle" } else { "polling" };
-    events(&WatchEvent::Connected {
-        account: account.name.clone(),
-        mode: mode.into(),
-    });
+    events(&WatchEvent::connected(account, mode));
     let report = sync_session(
         engine,
         &mut session,
@@ -236,11 +263,7 @@ async fn watch_imap(
     )
     .await?;
     *attempt = 0;
-    events(&WatchEvent::Synced {
-        account: account.name.clone(),
-        stored: report.stored,
-        folders: report.folders.len(),
-    });
+    events(&WatchEvent::synced(account, &report));
     let folders: Vec<String> = report.folders.iter().map(|f| f.folder.clone()).collect();
     for f in &folders {
         let (a, f, m) = (account.name.clone(), f.clone(), mode.to_string());
@@ -294,11 +317,7 @@ async fn watch_imap(
             };
             let report = sync_session(engine, &mut session, account, &opts, &quiet, cancel).await?;
             if report.stored > 0 {
-                events(&WatchEvent::Synced {
-                    account: account.name.clone(),
-                    stored: report.stored,
-                    folders: report.folders.len(),
-                });
+                events(&WatchEvent::synced(account, &report));
             }
         }
     }
@@ -308,14 +327,14 @@ async fn watch_imap(
 
 /// `watch` for a POP3 account: polls the mailbox every `poll` (a new session each time, since
 /// a POP3 server keeps the mailbox locked while a session is open) until cancelled.
-async fn watch_pop3(
-    engine: &Arc<Engine>,
-    account: &Account,
-    options: &WatchOptions,
-    events: &(dyn Fn(&WatchEvent) + Send + Sync),
-    cancel: &CancelToken,
-    attempt: &mut u32,
-) -> Result<()> {
+async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
+    let Watch {
+        engine,
+        account,
+        options,
+        events,
+        cancel,
+    } = watch;
     let quiet = |_: &SyncProgress| {};
     let mut first = true;
     while !cancel.is_cancelled() {
@@ -329,17 +348,10 @@ async fn watch_pop3(
         .await?;
         *attempt = 0;
         if first {
-            events(&WatchEvent::Connected {
-                account: account.name.clone(),
-                mode: "polling".into(),
-            });
+            events(&WatchEvent::connected(account, "polling"));
         }
         if first || report.stored > 0 {
-            events(&WatchEvent::Synced {
-                account: account.name.clone(),
-                stored: report.stored,
-                folders: report.folders.len(),
-            });
+            events(&WatchEvent::synced(account, &report));
         }
         first = false;
         let a = account.name.clone();
