@@ -141,8 +141,7 @@ impl PullSource for MaildirSource {
         _cursor: &Cursor,
         limit: usize,
     ) -> Result<Option<Batch>> {
-        let take = limit.max(1).min(self.pending.len());
-        let pending: Vec<(String, PathBuf)> = self.pending.drain(..take).collect();
+        let pending = super::take_batch(&mut self.pending, limit);
         let Some((last, _)) = pending.last() else {
             return Ok(None);
         };

@@ -300,6 +300,12 @@ pub struct FolderPlan {
     pub message_count: Option<i64>,
 }
 
+/// The next batch of a source's pending list: at most `limit` (at least one), from the front.
+pub(crate) fn take_batch<T>(pending: &mut std::collections::VecDeque<T>, limit: usize) -> Vec<T> {
+    let take = limit.max(1).min(pending.len());
+    pending.drain(..take).collect()
+}
+
 /// A server (or file) that hands over mail folder by folder, in batches after a cursor.
 ///
 /// Futures are `Send` so that a sync can run on any runtime thread. Implementations keep their

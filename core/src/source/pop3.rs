@@ -139,11 +139,10 @@ impl PullSource for Pop3Source<'_> {
         _cursor: &Cursor,
         limit: usize,
     ) -> Result<Option<Batch>> {
-        let take = limit.max(1).min(self.pending.len());
-        if take == 0 {
+        let wanted = super::take_batch(&mut self.pending, limit);
+        if wanted.is_empty() {
             return Ok(None);
         }
-        let wanted: Vec<(u32, String)> = self.pending.drain(..take).collect();
         let numbers: Vec<u32> = wanted.iter().map(|(number, _)| *number).collect();
         let headers = self.session.headers(&numbers).await?;
         self.handed_over += wanted.len() as u64;
