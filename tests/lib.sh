@@ -11,6 +11,7 @@
 #   shared_dir            $RAPPORT_SHARED, else ../shared beside the project
 #   corpus NAME           prints the extracted shared corpus, or the reason it is missing (exit 3)
 #   small_corpus          tests/corpus/notmuch-default (shipped: threaded list mail + notmuch answer)
+#   big_mailbox WORK      linux-man's messages, else 340 renamed copies of the shipped corpus
 
 # The checkout this file belongs to (test.sh exports the same).
 RAPPORT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -97,3 +98,13 @@ corpus() { # name: prints the extracted directory; else prints why not and retur
 }
 # Threaded list mail the project ships (tests/corpus/notmuch-default, with notmuch's answer).
 small_corpus() { echo "$RAPPORT_ROOT/tests/corpus/notmuch-default"; }
+# A maildir big enough for a kill to land mid-sync: the shared linux-man corpus, else (saying
+# so on stderr) 340 copies of the shipped corpus with renamed ids, made under WORK_DIR. Prints
+# the directory of its message files.
+big_mailbox() { # work dir
+  local c
+  if c=$(corpus lore-linux-man); then echo "$c/lore-linux-man/cur"; return 0; fi
+  echo "340 renamed copies of the shipped corpus instead of linux-man ($c)" >&2
+  python3 "$RAPPORT_ROOT/tests/harness/renamed_copies.py" "$(small_corpus)/maildir/cur" "$1/big" 340 &&
+    echo "$1/big"
+}

@@ -185,32 +185,11 @@ check "wrong password leaves the store untouched" test "$before" = "$(stats "$wo
 # --- 8. Dovecot killed mid-sync and restarted: nothing missing, nothing twice ------------------
 # Needs a folder big enough for the kill to land mid-sync: the shared linux-man corpus, else 340
 # copies of the shipped one, each with its own Message-IDs (as many messages as linux-man).
-if corpus=$(corpus lore-linux-man); then
-  corpus=$corpus/lore-linux-man/cur
-  big_total=17879
-else
-  echo "340 renamed copies of the shipped corpus instead of linux-man ($corpus)"
-  corpus=$work/big
+corpus=$(big_mailbox "$work") || { bad "make a big mailbox"; summary; }
+if [ "$corpus" = "$work/big" ]; then
   big_total=$((340 * $(field 'd["messages"]' < "$(small_corpus)/expected.json")))
-  python3 - "$small" "$corpus" 340 <<'PY'
-import os, re, sys
-src, dst, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
-os.makedirs(dst)
-ids = re.compile(rb"<([^<>\s]+)>")
-linked = (b"message-id:", b"in-reply-to:", b"references:")
-for k in range(copies):
-    for name in sorted(os.listdir(src)):
-        head, sep, body = open(os.path.join(src, name), "rb").read().partition(b"\n\n")
-        out, field = [], b""
-        for line in head.split(b"\n"):
-            if line[:1] not in (b" ", b"\t"):
-                field = line.lower()
-            if field.startswith(linked):
-                line = ids.sub(lambda m: b"<c%d.%s>" % (k, m.group(1)), line)
-            out.append(line)
-        with open(os.path.join(dst, f"{k:03d}.{name}"), "wb") as f:
-            f.write(b"\n".join(out) + sep + body)
-PY
+else
+  big_total=17879
 fi
 "$DOVECOT" stop > /dev/null 2>&1
 dovecot_start "$corpus" || { bad "restart dovecot with the full corpus"; }

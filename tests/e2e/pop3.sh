@@ -163,31 +163,7 @@ else bad "without TOP: $(stats "$work/notop-poll.db" | counts) vs $(stats "$work
 kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; relay_pid=
 
 # --- 7. Dovecot killed mid-poll, then a poll that resumes --------------------------------------
-if corpus=$(corpus lore-linux-man); then
-  corpus=$corpus/lore-linux-man/cur
-else
-  echo "340 renamed copies of the shipped corpus instead of linux-man ($corpus)"
-  corpus=$work/big
-  python3 - "$small" "$corpus" 340 <<'PY'
-import os, re, sys
-src, dst, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
-os.makedirs(dst)
-ids = re.compile(rb"<([^<>\s]+)>")
-linked = (b"message-id:", b"in-reply-to:", b"references:")
-for k in range(copies):
-    for name in sorted(os.listdir(src)):
-        head, sep, body = open(os.path.join(src, name), "rb").read().partition(b"\n\n")
-        out, field = [], b""
-        for line in head.split(b"\n"):
-            if line[:1] not in (b" ", b"\t"):
-                field = line.lower()
-            if field.startswith(linked):
-                line = ids.sub(lambda m: b"<c%d.%s>" % (k, m.group(1)), line)
-            out.append(line)
-        with open(os.path.join(dst, f"{k:03d}.{name}"), "wb") as f:
-            f.write(b"\n".join(out) + sep + body)
-PY
-fi
+corpus=$(big_mailbox "$work") || { bad "make a big mailbox"; summary; }
 "$DOVECOT" stop > /dev/null 2>&1
 dovecot_start "$corpus" || bad "restart dovecot with the big mailbox"
 [ "$(id -u)" = 0 ] && chown -R "$run_user" "$DV_DIR/home"
