@@ -134,19 +134,7 @@ protocol pop3 {
 }
 EOF
   if [ -n "$1" ]; then
-    python3 - "$1" "$D/home/alice/Maildir/cur" <<'PY' || return 1
-import os, shutil, sys
-src, dst = sys.argv[1:3]
-n = 0
-for root, dirs, files in os.walk(src):
-    dirs.sort()
-    for f in sorted(files):
-        if f.endswith((".json", ".md")) or f in ("COPYING", "README"):
-            continue
-        n += 1
-        shutil.copyfile(os.path.join(root, f), os.path.join(dst, f"{n:07d}.test:2,S"))
-print(n, "messages loaded")
-PY
+    python3 "$(dirname "${BASH_SOURCE[0]}")/load_maildir.py" "$1" "$D/home/alice/Maildir/cur" || return 1
   fi
   if [ "$(id -u)" = 0 ]; then chown -R "$RUN_USER:$RUN_GROUP" "$D" || return 1; fi
   launch || return 1

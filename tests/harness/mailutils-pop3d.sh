@@ -48,18 +48,7 @@ tls-file-checks { key-file none; cert-file none; ca-file none; };
 server 127.0.0.1:$port { $tls };
 EOF
   if [ -n "${1:-}" ]; then
-    python3 - "$1" "$D/mail/alice/INBOX/cur" <<'PY' || return 1
-import os, sys
-src, dst = sys.argv[1:3]
-n = 0
-for root, _, files in os.walk(src):
-    for f in sorted(files):
-        with open(os.path.join(root, f), "rb") as fh:
-            raw = fh.read().replace(b"\r\n", b"\n")
-        n += 1
-        with open(os.path.join(dst, "1700000000.%07d.rapport:2," % n), "wb") as out:
-            out.write(raw)
-PY
+    python3 "$(dirname "${BASH_SOURCE[0]}")/load_maildir.py" --lf --flags "" "$1" "$D/mail/alice/INBOX/cur" >/dev/null || return 1
   fi
   # pop3d runs its sessions as the mailbox owner (nobody): it must be able to write the
   # maildir (it records UIDs in it) and the lock directory.
