@@ -4,19 +4,7 @@
 # `UID FETCH 1:* BODY.PEEK[HEADER.FIELDS (...)]`, in the same run; then the no-change resync
 # of 10 folders. Prints the figures and the ratio. With RAPPORT_BASELINE_BIN=path/to/an/older/rapport
 # that build's initial sync is timed too, in turn with this one.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --locked --release -p rapport-cli >/dev/null 2>&1 || cargo build --locked --release -p rapport-cli
-source tests/lib.sh
-R=$(target_dir)/release/rapport
-corpus=$("$root/scripts/corpora.sh" lore-linux-man)/lore-linux-man/cur
-work=$(mktemp -d /tmp/rapport-imap-bench.XXXXXX); chmod 755 "$work"
-export DV_DIR=$work/dovecot
-export RAPPORT_CONFIG=$work/accounts.toml BENCH_PW=alice-pw
-trap '"$root/tests/harness/dovecot.sh" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
-"$root/tests/harness/dovecot.sh" start "$corpus" > "$work/start.log" 2>&1
-. "$DV_DIR/env"   # the free ports the harness picked
+source "$(dirname "$0")/dovecot_prelude.sh"
 CA=$DV_CA
 "$R" account add bench --host 127.0.0.1 --port "$DV_IMAPS_PORT" --user alice --password-env BENCH_PW --ca-file "$CA" > /dev/null 2>&1
 

@@ -4,20 +4,7 @@
 # every message by pipelined `TOP n 0`, into a fresh database) against a bare `TOP n 0` loop in
 # Python's poplib over the same connection kind, best of 3 each, taken in turn. Prints the
 # figures and the ratio.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --locked --release -p rapport-cli >/dev/null 2>&1 || cargo build --locked --release -p rapport-cli
-source tests/lib.sh
-R=$(target_dir)/release/rapport
-corpus=$("$root/scripts/corpora.sh" lore-linux-man)/lore-linux-man/cur
-work=$(mktemp -d /tmp/rapport-pop3-bench.XXXXXX); chmod 755 "$work"
-export DV_DIR=$work/dovecot
-export RAPPORT_CONFIG=$work/accounts.toml BENCH_PW=alice-pw
-trap '"$root/tests/harness/dovecot.sh" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
-"$root/tests/harness/dovecot.sh" start "$corpus" > "$work/start.log" 2>&1
-. "$DV_DIR/env"   # the free ports the harness picked
-[ "$(id -u)" = 0 ] && chown -R nobody "$DV_DIR/home"
+source "$(dirname "$0")/dovecot_prelude.sh"
 "$R" account add bench --pop3 --host 127.0.0.1 --port "$DV_POP3S_PORT" --user alice \
   --password-env BENCH_PW --ca-file "$DV_CA" > /dev/null 2>&1
 bare() { python3 "$root/tests/e2e/pop3/pop3_tool.py" top-all "$DV_POP3S_PORT" alice "$DV_CA"; }
