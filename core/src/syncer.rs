@@ -238,63 +238,62 @@ struct Watch<'a> {
     cancel: &'a CancelToken,
 }
 
+impl Watch<'_> {
+    fn tell(&self, event: WatchEvent) {
+        (self.events)(&event);
+    }
+}
+
 /// One IMAP session of `watch`: sync, then IDLE on INBOX and poll the other folders until
 /// cancelled or the connection fails.
 async fn watch_imap(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
-    let Watch {
-        engine,
-        account,
-        options,
-        events,
-        cancel,
-    } = watch;
     let quiet = |_: &SyncProgress| {};
-    let mut session = connect(account).await?;
+    let mut session = connect(watch.account).await?;
     let idle = session.has("IDLE");
     let mode = if idle { "idle" } else { "polling" };
-    events(&WatchEvent::connected(account, mode));
+    watch.tell(WatchEvent::connected(watch.account, mode));
     let report = sync_session(
-        engine,
+        watch.engine,
         &mut session,
-        account,
+        watch.account,
         &SyncOptions::default(),
         &quiet,
-        cancel,
+        watch.cancel,
     )
     .await?;
     *attempt = 0;
-    events(&WatchEvent::synced(account, &report));
+    watch.tell(WatchEvent::synced(watch.account, &report));
     let folders: Vec<String> = report.folders.iter().map(|f| f.folder.clone()).collect();
     for f in &folders {
-        let (a, f, m) = (account.name.clone(), f.clone(), mode.to_string());
+        let (a, f, m) = (watch.account.name.clone(), f.clone(), mode.to_string());
         let mode = if f == "INBOX" {
             m
         } else {
             "polling".to_string()
         };
-        blocking(engine, move |e| {
+        blocking(watch.engine, move |e| {
             e.with_store(|s| s.note_sync(SourceKind::Imap, &a, &f, Some(&mode), ""))
         })
         .await?;
     }
     let mut last_poll = Instant::now();
     let mut statuses: HashMap<String, (u32, u32)> = HashMap::new();
-    while !cancel.is_cancelled() {
+    while !watch.cancel.is_cancelled() {
         let mut changed_inbox = false;
         if idle && folders.iter().any(|f| f == "INBOX") {
             session.examine("INBOX").await?;
-            let wait = options.idle.min(Duration::from_secs(29 * 60));
-            let (s, changed) = session.idle(wait, cancel).await?;
+            let wait = watch.options.idle.min(Duration::from_secs(29 * 60));
+            let (s, changed) = session.idle(wait, watch.cancel).await?;
             session = s;
             changed_inbox = changed;
         } else {
-            pause(options.poll, cancel).await;
+            pause(watch.options.poll, watch.cancel).await;
         }
         let mut to_sync: Vec<String> = Vec::new();
         if changed_inbox {
             to_sync.push("INBOX".into());
         }
-        if last_poll.elapsed() >= options.poll || !idle {
+        if last_poll.elapsed() >= watch.options.poll || !idle {
             last_poll = Instant::now();
             for f in &folders {
                 if idle && f == "INBOX" && !changed_inbox {
@@ -315,9 +314,17 @@ async fn watch_imap(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
                 folders: to_sync,
                 window: WINDOW,
             };
-            let report = sync_session(engine, &mut session, account, &opts, &quiet, cancel).await?;
+            let report = sync_session(
+                watch.engine,
+                &mut session,
+                watch.account,
+                &opts,
+                &quiet,
+                watch.cancel,
+            )
+            .await?;
             if report.stored > 0 {
-                events(&WatchEvent::synced(account, &report));
+                watch.tell(WatchEvent::synced(watch.account, &report));
             }
         }
     }
@@ -328,34 +335,27 @@ async fn watch_imap(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
 /// `watch` for a POP3 account: polls the mailbox every `poll` (a new session each time, since
 /// a POP3 server keeps the mailbox locked while a session is open) until cancelled.
 async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
-    let Watch {
-        engine,
-        account,
-        options,
-        events,
-        cancel,
-    } = watch;
     let quiet = |_: &SyncProgress| {};
     let mut first = true;
-    while !cancel.is_cancelled() {
+    while !watch.cancel.is_cancelled() {
         let report = sync_account(
-            Arc::clone(engine),
-            account,
+            Arc::clone(watch.engine),
+            watch.account,
             &SyncOptions::default(),
             &quiet,
-            cancel,
+            watch.cancel,
         )
         .await?;
         *attempt = 0;
         if first {
-            events(&WatchEvent::connected(account, "polling"));
+            watch.tell(WatchEvent::connected(watch.account, "polling"));
         }
         if first || report.stored > 0 {
-            events(&WatchEvent::synced(account, &report));
+            watch.tell(WatchEvent::synced(watch.account, &report));
         }
         first = false;
-        let a = account.name.clone();
-        blocking(engine, move |e| {
+        let a = watch.account.name.clone();
+        blocking(watch.engine, move |e| {
             e.with_store(|s| {
                 s.note_sync(
                     SourceKind::Pop3,
@@ -367,7 +367,7 @@ async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
             })
         })
         .await?;
-        pause(options.poll, cancel).await;
+        pause(watch.options.poll, watch.cancel).await;
     }
     Ok(())
 }

@@ -23,15 +23,8 @@ export RAPPORT_CONFIG=$work/accounts.toml
 export RAPPORT_IMAP_PW=alice-pw
 CA=$DV_DIR/tls/ca.pem
 run_user=nobody; [ "$(id -u)" = 0 ] || run_user=$(id -un)
-check() { step "$@"; }
 
-dovecot_start() { # MAILDIR: fresh instance loaded with MAILDIR (output to a file: the daemon keeps pipes open)
-  "$DOVECOT" start "$1" > "$work/dovecot-start.log" 2>&1 || return 1
-  # Later instances keep the first one's free ports: the accounts point at them.
-  # shellcheck disable=SC1091
-  . "$DV_DIR/env"
-  export DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT
-}
+source "$root/tests/e2e/mail_server_lib.sh"
 dovecot_kill() { "$DOVECOT" kill; }          # SIGKILL the whole instance, as a crash would
 dovecot_restart() { "$DOVECOT" restart > /dev/null 2>&1; }   # same configuration and mail
 cleanup() {
@@ -42,11 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-stats() { "$R" --db "$1" stats --json; }
-counts() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d, sort_keys=True))'; }
-same_stats() { [ "$(stats "$1" | counts)" = "$(stats "$2" | counts)" ]; }
 messages() { stats "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])'; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # --- a few hundred threaded messages, and the Sent folder of their most frequent sender -------
 mkdir -p "$work/inbox" "$work/sent"

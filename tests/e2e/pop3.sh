@@ -28,14 +28,7 @@ export RAPPORT_CONFIG=$work/accounts.toml
 export RAPPORT_POP3_PW=alice-pw
 CA=$DV_DIR/tls/ca.pem
 run_user=nobody; [ "$(id -u)" = 0 ] || run_user=$(id -un)
-check() { step "$@"; }
-
-dovecot_start() { # MAILDIR (output to a file: the daemon keeps pipes open)
-  "$DOVECOT" start "$1" > "$work/dovecot-start.log" 2>&1 || return 1
-  # shellcheck disable=SC1091
-  . "$DV_DIR/env"
-  export DV_IMAP_PORT DV_IMAPS_PORT DV_POP3_PORT DV_POP3S_PORT
-}
+source "$root/tests/e2e/mail_server_lib.sh"
 cleanup() {
   [ -n "${relay_pid:-}" ] && kill "$relay_pid" 2>/dev/null
   [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null
@@ -46,10 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-stats() { "$R" --db "$1" stats --json; }
-counts() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d, sort_keys=True))'; }
-same_stats() { [ "$(stats "$1" | counts)" = "$(stats "$2" | counts)" ]; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 poll() { "$R" --db "$1" --quiet sync "$2" > "$work/poll-$2.out" 2>&1; }
 
 mkdir -p "$work/inbox"

@@ -125,14 +125,12 @@ impl PullSource for MaildirSource {
         let total = all.len();
         self.pending = all.into_iter().filter(|(name, _)| *name > after).collect();
         let expected = self.pending.len() as u64;
-        Ok(FolderPlan {
-            cursor: Cursor(after),
+        Ok(FolderPlan::pending(
+            Cursor(after),
             expected,
-            unchanged: saved.is_some() && expected == 0,
-            reset: None,
-            generation: 0,
-            message_count: Some(total as i64),
-        })
+            total as u64,
+            saved.is_some(),
+        ))
     }
 
     async fn next_batch(

@@ -300,6 +300,22 @@ pub struct FolderPlan {
     pub message_count: Option<i64>,
 }
 
+impl FolderPlan {
+    /// The plan of a source without generations or resets (a maildir, a POP3 mailbox):
+    /// `pending` messages to hand over of `on_source`; unchanged when a pull was saved before
+    /// and nothing is pending.
+    pub fn pending(cursor: Cursor, pending: u64, on_source: u64, saved: bool) -> FolderPlan {
+        FolderPlan {
+            cursor,
+            expected: pending,
+            unchanged: saved && pending == 0,
+            reset: None,
+            generation: 0,
+            message_count: Some(on_source as i64),
+        }
+    }
+}
+
 /// The next batch of a source's pending list: at most `limit` (at least one), from the front.
 pub(crate) fn take_batch<T>(pending: &mut std::collections::VecDeque<T>, limit: usize) -> Vec<T> {
     let take = limit.max(1).min(pending.len());

@@ -123,14 +123,12 @@ impl PullSource for Pop3Source<'_> {
         self.handed_over = 0;
         self.pending = unseen(listed, &seen);
         let expected = self.pending.len() as u64;
-        Ok(FolderPlan {
-            cursor: self.cursor(),
+        Ok(FolderPlan::pending(
+            self.cursor(),
             expected,
-            unchanged: saved.is_some() && expected == 0,
-            reset: None,
-            generation: 0,
-            message_count: Some(self.on_server as i64),
-        })
+            self.on_server,
+            saved.is_some(),
+        ))
     }
 
     async fn next_batch(
