@@ -57,17 +57,11 @@ echo "run directory: $RUN"
 DB=$RUN/rapport.db
 PROFILE=$RUN/profile
 SERVER=$RUN/server # copies of the server's bytes
-mkdir -p "$RUN"/{home,dovecot/run,dovecot/state,smtp,mail} "$PROFILE/extensions" "$SERVER"
+mkdir -p "$RUN"/{home,smtp} "$PROFILE/extensions" "$SERVER"
+# The mail user of the project's Dovecot harness (tests/harness/dovecot.sh), which owns the maildir.
 if [ "$(id -u)" = 0 ]; then MAIL_USER=nobody; else MAIL_USER=$(id -un); fi
-MAIL_UID=$(id -u "$MAIL_USER"); MAIL_GID=$(id -g "$MAIL_USER"); MAIL_GROUP=$(id -gn "$MAIL_USER")
-MAILDIR=$RUN/mail/alice/Maildir
-mkdir -p "$MAILDIR"/{cur,new,tmp}
-[ "$(id -u)" = 0 ] && chown -R "$MAIL_UID:$MAIL_GID" "$RUN/mail"
-read -r POP3_PORT IMAP_PORT SMTP_PORT < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+MAIL_UID=$(id -u "$MAIL_USER"); MAIL_GID=$(id -g "$MAIL_USER")
+SMTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # Thunderbird and the host see only this run's HOME; nothing of the caller's is touched.
 unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME RAPPORT_DB RAPPORT_CONFIG
@@ -90,6 +84,7 @@ stop_pid() { # pid: TERM, then KILL after 15 s; reap
 host_pids() { pgrep -f -- "--db $DB native-host" || true; }
 cleanup() {
   [ -n "$TBPID" ] && stop_pid "$TBPID"
+  [ -n "${DV_DIR:-}" ] && "$ROOT/tests/harness/dovecot.sh" stop >/dev/null 2>&1
   for p in $(host_pids); do kill -9 "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do stop_pid "$p"; done
   if [ "${KEEP:-0}" = 1 ] || [ "$fail" -gt 0 ]; then echo "kept $RUN"; else rm -rf "$RUN"; fi
@@ -101,60 +96,15 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { local i; for i in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
 
 # ---- Dovecot: POP3 for Thunderbird, IMAP for the sync check (same mailbox) -------------------
-echo "alice:{PLAIN}alicepw:$MAIL_UID:$MAIL_GID::$RUN/mail/alice" >"$RUN/dovecot/users"
-cat >"$RUN/dovecot/dovecot.conf" <<EOF
-protocols = pop3 imap
-listen = 127.0.0.1
-base_dir = $RUN/dovecot/run
-state_dir = $RUN/dovecot/state
-instance_name = rapport-tb-e2e
-log_path = $RUN/dovecot/dovecot.log
-default_internal_user = $MAIL_USER
-default_internal_group = $MAIL_GROUP
-default_login_user = $MAIL_USER
-first_valid_uid = 1
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-ssl = no
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $RUN/dovecot/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $RUN/dovecot/users
-}
-service anvil {
-  chroot =
-}
-service pop3-login {
-  chroot =
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $POP3_PORT
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $IMAP_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-protocol pop3 {
-  pop3_uidl_format = %08Xu%08Xv
-}
-EOF
-"$DOVECOT" -c "$RUN/dovecot/dovecot.conf" -F >"$RUN/dovecot/stdout.log" 2>&1 &
-PIDS+=($!)
-wait_port "$POP3_PORT" || die "Dovecot did not start: $(cat "$RUN/dovecot/stdout.log" "$RUN/dovecot/dovecot.log" 2>/dev/null)"
+# The project's harness: alice / alice-pw, plaintext logins allowed on 127.0.0.1.
+export DV_DIR=$RUN/dovecot
+"$ROOT/tests/harness/dovecot.sh" start >"$RUN/dovecot-start.log" 2>&1 ||
+  die "Dovecot did not start: $(cat "$RUN/dovecot-start.log")"
+# shellcheck disable=SC1091
+. "$DV_DIR/env"
+POP3_PORT=$DV_POP3_PORT
+IMAP_PORT=$DV_IMAP_PORT
+MAILDIR=$DV_DIR/home/alice/Maildir
 python3 "$HERE/smtp_sink.py" "$SMTP_PORT" "$RUN/smtp" >"$RUN/smtp.log" 2>&1 &
 PIDS+=($!)
 wait_port "$SMTP_PORT" || die "the SMTP sink did not start: $(cat "$RUN/smtp.log")"
@@ -244,7 +194,7 @@ text = open(src).read().replace("@POP3_PORT@", pop3).replace("@SMTP_PORT@", smtp
 assert "@" not in text.replace("@example.test", ""), "unfilled placeholder"
 open(dst, "w").write(text)
 PY
-LD_LIBRARY_PATH=$TB_DIR TB_DIR=$TB_DIR python3 "$HERE/nss_login.py" "$PROFILE" mailbox://127.0.0.1 alice alicepw ||
+LD_LIBRARY_PATH=$TB_DIR TB_DIR=$TB_DIR python3 "$HERE/nss_login.py" "$PROFILE" mailbox://127.0.0.1 alice alice-pw ||
   die "storing the POP3 password failed"
 mkdir -p "$PROFILE/Mail/127.0.0.1"
 : >"$PROFILE/Mail/127.0.0.1/Projects"
@@ -433,7 +383,7 @@ MSGS=$(stat_of "['messages']")
 SRCS=$(stat_of "['sources']")
 SERVER_COUNT=$(find "$MAILDIR/cur" "$MAILDIR/new" -type f | wc -l)
 if [ "${E2E_IMAP:-sync}" = sync ] && "$RAPPORT" sync --help >/dev/null 2>&1 && "$RAPPORT" account --help >/dev/null 2>&1; then
-  export RAPPORT_CONFIG=$RUN/accounts.toml E2E_IMAP_PW=alicepw
+  export RAPPORT_CONFIG=$RUN/accounts.toml E2E_IMAP_PW=alice-pw
   R account add local --host 127.0.0.1 --port "$IMAP_PORT" --security none --user alice \
     --password-env E2E_IMAP_PW --email alice@example.test >"$RUN/account.txt" 2>&1
   R sync -q >"$RUN/sync.txt" 2>&1
