@@ -8,23 +8,10 @@
 # Prints "N passed, M failed, K skipped"; exits non-zero on failure.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-source "$root/tests/lib.sh"
-R=$(rapport_bin) || exit 2
+source "$root/tests/e2e/mail_server_lib.sh" imap
 TOOL="python3 $root/tests/e2e/imap/imap_tool.py"
-DOVECOT="$root/tests/harness/dovecot.sh"
-[ -x "$R" ] || { echo "no rapport binary at $R (cargo build --release -p rapport-cli)"; exit 2; }
-[ -x /usr/sbin/dovecot ] || { echo "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)"; exit 2; }
-small=$(small_corpus)/maildir/cur
-
-work=$(mktemp -d /tmp/rapport-imap-e2e.XXXXXX)
-chmod 755 "$work"   # Dovecot runs as an unprivileged user
-export DV_DIR=$work/dovecot
-export RAPPORT_CONFIG=$work/accounts.toml
 export RAPPORT_IMAP_PW=alice-pw
-CA=$DV_DIR/tls/ca.pem
-run_user=nobody; [ "$(id -u)" = 0 ] || run_user=$(id -un)
 
-source "$root/tests/e2e/mail_server_lib.sh"
 dovecot_kill() { "$DOVECOT" kill; }          # SIGKILL the whole instance, as a crash would
 dovecot_restart() { "$DOVECOT" restart > /dev/null 2>&1; }   # same configuration and mail
 cleanup() {

@@ -1,6 +1,23 @@
-# Shared by the mail-server tiers (tests/e2e/imap.sh, tests/e2e/pop3.sh): starting the private
-# Dovecot, and comparing databases. Source it after tests/lib.sh, with R (the binary), work (the
-# scratch directory), DOVECOT (tests/harness/dovecot.sh) and DV_DIR set.
+# Shared by the mail-server tiers (tests/e2e/imap.sh, tests/e2e/pop3.sh): the binary, the
+# private Dovecot (tests/harness/dovecot.sh), a scratch directory, and comparing databases.
+#
+#   source tests/e2e/mail_server_lib.sh NAME   (with root set to the checkout)
+#
+# sets R (the rapport binary), DOVECOT (the harness), small (the shipped corpus's messages),
+# work (/tmp/rapport-NAME-e2e.*), DV_DIR, RAPPORT_CONFIG, CA (the harness's CA) and run_user
+# (the servers' unprivileged user); exits 2 when the binary or Dovecot is missing.
+source "$root/tests/lib.sh"
+R=$(rapport_bin) || exit 2
+[ -x "$R" ] || { echo "no rapport binary at $R (cargo build --release -p rapport-cli)"; exit 2; }
+DOVECOT="$root/tests/harness/dovecot.sh"
+[ -x /usr/sbin/dovecot ] || { echo "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)"; exit 2; }
+small=$(small_corpus)/maildir/cur
+work=$(mktemp -d "/tmp/rapport-$1-e2e.XXXXXX")
+chmod 755 "$work"   # the servers run their sessions as an unprivileged user
+export DV_DIR=$work/dovecot
+export RAPPORT_CONFIG=$work/accounts.toml
+CA=$DV_DIR/tls/ca.pem
+run_user=nobody; [ "$(id -u)" = 0 ] || run_user=$(id -un)
 
 dovecot_start() { # MAILDIR: fresh instance loaded with MAILDIR (output to a file: the daemon keeps pipes open)
   "$DOVECOT" start "$1" > "$work/dovecot-start.log" 2>&1 || return 1

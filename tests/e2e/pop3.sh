@@ -11,24 +11,11 @@
 # Prints "N passed, M failed, K skipped"; exits non-zero on failure.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-source "$root/tests/lib.sh"
-R=$(rapport_bin) || exit 2
-TOOL="python3 $root/tests/e2e/pop3/pop3_tool.py"
-DOVECOT="$root/tests/harness/dovecot.sh"
-MAILUTILS="$root/tests/harness/mailutils-pop3d.sh"
-[ -x "$R" ] || { echo "no rapport binary at $R (cargo build --release -p rapport-cli)"; exit 2; }
-[ -x /usr/sbin/dovecot ] || { echo "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)"; exit 2; }
 [ -x /usr/sbin/pop3d ] || { echo "GNU pop3d is not installed (apt-get install mailutils-pop3d)"; exit 2; }
-small=$(small_corpus)/maildir/cur
-
-work=$(mktemp -d /tmp/rapport-pop3-e2e.XXXXXX)
-chmod 755 "$work"   # the servers run their sessions as an unprivileged user
-export DV_DIR=$work/dovecot MU_DIR=$work/mailutils
-export RAPPORT_CONFIG=$work/accounts.toml
-export RAPPORT_POP3_PW=alice-pw
-CA=$DV_DIR/tls/ca.pem
-run_user=nobody; [ "$(id -u)" = 0 ] || run_user=$(id -un)
-source "$root/tests/e2e/mail_server_lib.sh"
+source "$root/tests/e2e/mail_server_lib.sh" pop3
+TOOL="python3 $root/tests/e2e/pop3/pop3_tool.py"
+MAILUTILS="$root/tests/harness/mailutils-pop3d.sh"
+export MU_DIR=$work/mailutils RAPPORT_POP3_PW=alice-pw
 cleanup() {
   [ -n "${relay_pid:-}" ] && kill "$relay_pid" 2>/dev/null
   [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null
