@@ -9,21 +9,14 @@ source "$(dirname "$0")/dovecot_prelude.sh"
   --password-env BENCH_PW --ca-file "$DV_CA" > /dev/null 2>&1
 bare() { python3 "$root/tests/e2e/pop3/pop3_tool.py" top-all "$DV_POP3S_PORT" alice "$DV_CA"; }
 bare > /dev/null   # warms Dovecot's index and the page cache for both sides
-seconds_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'; }
-bare_s=999; poll_s=999; ratios=()
 for i in 1 2 3; do
   read -r n b < <(bare)
   rm -f "$work"/poll.db*
-  poll=$(python3 "$root/bench/measure.py" "$R" --db "$work/poll.db" --quiet sync bench)
-  s=$(echo "$poll" | seconds_of)
-  ratios+=("$(python3 -c "print(round($s / $b, 2))")")
-  echo "run $i: bare TOP loop $b s, rapport first poll $s s, ratio ${ratios[-1]}" >&2
-  bare_s=$(python3 -c "print(min($bare_s, $b))")
-  if python3 -c "import sys; sys.exit(0 if $s < $poll_s else 1)"; then poll_s=$s; best=$poll; fi
+  record_run "bare TOP loop" "$b" "$(python3 "$root/bench/measure.py" "$R" --db "$work/poll.db" --quiet sync bench)"
 done
 stored=$("$R" --db "$work/poll.db" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sources"])')
 printf '%-48s %6.2f s  (best of 3)\n' "bare TOP n 0 loop over $n messages (poplib)" "$bare_s"
-printf '%-48s %6.2f s  (%.0f msg/s, %s stored, peak RSS %s MB)\n' "rapport sync of the POP3 account, first poll" "$poll_s" \
-  "$(python3 -c "print($n/$poll_s)")" "$stored" "$(echo "$best" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_mb"])')"
+printf '%-48s %6.2f s  (%.0f msg/s, %s stored, peak RSS %s MB)\n' "rapport sync of the POP3 account, first poll" "$rapport_s" \
+  "$(python3 -c "print($n/$rapport_s)")" "$stored" "$(echo "$rapport_best" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_mb"])')"
 printf 'ratio rapport / bare TOP loop: %.2fx the best times; %sx the median of the runs'"'"' ratios\n' \
-  "$(python3 -c "print($poll_s/$bare_s)")" "$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n 2p)"
+  "$(python3 -c "print($rapport_s/$bare_s)")" "$(median_ratio)"

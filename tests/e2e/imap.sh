@@ -12,7 +12,6 @@ source "$root/tests/e2e/mail_server_lib.sh" imap
 TOOL="python3 $root/tests/e2e/imap/imap_tool.py"
 export RAPPORT_IMAP_PW=alice-pw
 
-dovecot_kill() { "$DOVECOT" kill; }          # SIGKILL the whole instance, as a crash would
 dovecot_restart() { "$DOVECOT" restart > /dev/null 2>&1; }   # same configuration and mail
 cleanup() {
   [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null
@@ -169,15 +168,7 @@ else
 fi
 "$DOVECOT" stop > /dev/null 2>&1
 dovecot_start "$corpus" || { bad "restart dovecot with the full corpus"; }
-RAPPORT_IMAP_PW=alice-pw "$R" --db "$work/big.db" --quiet sync local > "$work/big1.txt" 2>&1 &
-sync_pid=$!
-for _ in $(seq 200); do
-  n=$(sqlite3 "$work/big.db" "SELECT count(*) FROM message" 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 3000 ] && break
-  sleep 0.05
-done
-dovecot_kill
-wait "$sync_pid"; rc=$?
+RAPPORT_IMAP_PW=alice-pw sync_then_crash_dovecot "$work/big.db" local 3000 "$work/big1.txt"; rc=$?
 partial=$(sqlite3 "$work/big.db" "SELECT count(*) FROM message")
 check "sync fails when the server dies (exit $rc, $partial messages kept)" test $rc -ne 0
 check "…after storing part of the folder" test "$partial" -gt 0 -a "$partial" -lt "$big_total"

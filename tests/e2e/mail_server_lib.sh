@@ -31,3 +31,16 @@ stats() { "$R" --db "$1" stats --json; }
 counts() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d, sort_keys=True))'; }
 same_stats() { [ "$(stats "$1" | counts)" = "$(stats "$2" | counts)" ]; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# Starts `rapport sync ACCOUNT` into DB in the background, SIGKILLs the whole Dovecot once DB
+# records AT_LEAST sources (as a crash mid-sync would), and returns the sync's exit code.
+sync_then_crash_dovecot() { # db, account, at_least, log
+  "$R" --db "$1" --quiet sync "$2" > "$4" 2>&1 &
+  local pid=$! n
+  for _ in $(seq 400); do
+    n=$(sqlite3 "$1" "SELECT count(*) FROM source" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge "$3" ] && break
+    sleep 0.05
+  done
+  "$DOVECOT" kill
+  wait "$pid"
+}

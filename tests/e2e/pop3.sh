@@ -144,15 +144,7 @@ corpus=$(big_mailbox "$work") || { bad "make a big mailbox"; summary; }
 dovecot_start "$corpus" || bad "restart dovecot with the big mailbox"
 [ "$(id -u)" = 0 ] && chown -R "$run_user" "$DV_DIR/home"
 total=$(find "$DV_DIR/home/alice/Maildir/cur" -type f | wc -l)
-"$R" --db "$work/big.db" --quiet sync dovecot > "$work/big1.txt" 2>&1 &
-poll_pid=$!
-for _ in $(seq 400); do
-  n=$(sqlite3 "$work/big.db" "SELECT count(*) FROM source" 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 2000 ] && break
-  sleep 0.05
-done
-"$DOVECOT" kill
-wait "$poll_pid"; rc=$?
+sync_then_crash_dovecot "$work/big.db" dovecot 2000 "$work/big1.txt"; rc=$?
 partial=$(sqlite3 "$work/big.db" "SELECT count(*) FROM source")
 check "a poll fails when the server dies (exit $rc, $partial of $total kept)" test $rc -ne 0
 check "…after storing part of the mailbox" test "$partial" -gt 0 -a "$partial" -lt "$total"
