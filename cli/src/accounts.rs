@@ -105,7 +105,7 @@ pub struct SyncArgs {
 pub struct WatchArgs {
     /// Accounts to watch [default: all]
     pub accounts: Vec<String>,
-    /// Seconds between checks of folders IDLE does not cover
+    /// Seconds between checks of IMAP folders IDLE does not cover, and between POP3 polls
     #[arg(long, default_value_t = 60)]
     pub poll: u64,
     /// Seconds one IDLE lasts before it is re-issued (at most 29 minutes)
@@ -156,6 +156,7 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
             }
             let mut t = Table::new(&[
                 "NAME",
+                "KIND",
                 "ADDRESS",
                 "SERVER",
                 "SECURITY",
@@ -165,6 +166,7 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
             for a in &config.accounts {
                 t.row(vec![
                     a.name.clone(),
+                    a.kind.to_string(),
                     a.email.clone(),
                     format!("{}:{}", a.host, a.port()),
                     format!("{:?}", a.security).to_lowercase(),

@@ -151,14 +151,16 @@ pub enum Command {
     /// Counts: messages, threads, contacts, addresses, sources
     Stats,
 
-    /// IMAP accounts: add, list, remove, test
+    /// IMAP and POP3 accounts: add, list, remove, test
     #[command(subcommand)]
     Account(accounts::AccountCommand),
 
-    /// Fetch new mail and history headers from IMAP accounts (resumable; headers only)
+    /// Fetch new mail and history headers from IMAP accounts, and poll POP3 ones (resumable;
+    /// headers only; nothing on the server is changed)
     Sync(accounts::SyncArgs),
 
-    /// Keep accounts current: IDLE on INBOX, polling elsewhere, reconnecting on errors
+    /// Keep accounts current: IMAP's IDLE on INBOX and polling elsewhere, POP3 polled every
+    /// --poll seconds; reconnecting on errors
     Watch(accounts::WatchArgs),
 
     /// Per account and folder: last sync, mode, counts, history progress, last error

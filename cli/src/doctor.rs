@@ -110,7 +110,10 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
         Ok(c) if c.accounts.is_empty() => out.push(check(
             "accounts",
             "ok",
-            format!("no IMAP or POP3 accounts in {} (optional)", ctx.config.display()),
+            format!(
+                "no IMAP or POP3 accounts in {} (optional)",
+                ctx.config.display()
+            ),
         )),
         Ok(c) => {
             for a in &c.accounts {
