@@ -121,7 +121,14 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
                     Ok(()) => out.push(check(
                         "accounts",
                         "ok",
-                        format!("{}: {}:{} ({:?})", a.name, a.host, a.port(), a.security),
+                        format!(
+                            "{}: {} {}:{} ({:?})",
+                            a.name,
+                            a.kind,
+                            a.host,
+                            a.port(),
+                            a.security
+                        ),
                     )),
                     Err(e) => out.push(check("accounts", "fail", e.to_string())),
                 }
