@@ -62,7 +62,7 @@ pub enum Command {
     /// Import a demo mailbox and show what Rapport makes of it (no network, no setup)
     Demo,
 
-    /// Import mbox files, maildirs, .eml files, or directories of them
+    /// Import mbox files, maildirs, .eml and Outlook .msg files, or directories of them
     ///
     /// Safe to repeat and to interrupt: messages are keyed by Message-ID, so importing the same
     /// mail twice, in another order, or from another capture path changes nothing. Ctrl-C (or
@@ -72,10 +72,12 @@ pub enum Command {
     ///
     /// Directories are walked once each (symlink loops are harmless); FIFOs, sockets and
     /// devices are reported as skipped, never opened; at most 17 MiB of one message is read;
-    /// mbox files may be mboxo, mboxrd or mboxcl. Whatever is not stored is listed by
-    /// `rapport skipped` with its reason.
+    /// mbox files may be mboxo, mboxrd or mboxcl. Outlook .msg files (what dragging mail out of
+    /// Outlook saves) are recognised by their content, whatever their name: received mail is
+    /// read from its original headers, sent mail from its properties. Whatever is not stored is
+    /// listed by `rapport skipped` with its reason.
     #[command(
-        after_help = "Examples:\n  rapport import ~/Maildir --me me@example.com\n  rapport import archive.mbox --policy sent-and-received\n  rapport import ~/Mail --dry-run"
+        after_help = "Examples:\n  rapport import ~/Maildir --me me@example.com\n  rapport import archive.mbox --policy sent-and-received\n  rapport import ~/Mail --dry-run\n  rapport import ~/Desktop/*.msg"
     )]
     Import(ImportArgs),
 

@@ -500,7 +500,32 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         external_id,
     };
     let bytes;
-    if head.starts_with(b"From ") {
+    if crate::mail::msg::is_compound_file(&head) {
+        // An Outlook .msg: its properties become a header section; the rest is not read.
+        use crate::mail::msg::{MsgError, header_section};
+        let section = std::io::Seek::rewind(&mut file)
+            .map_err(MsgError::Container)
+            .and_then(|()| {
+                // The reader thread has no parser guard: a crash in the container code is
+                // this file's problem, not the import's.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    header_section(std::io::BufReader::new(file))
+                }))
+                .unwrap_or_else(|panic| Err(MsgError::Crashed(crate::ingest::panic_text(&panic))))
+            });
+        let unit = match section {
+            Ok(section) => raw(section, name),
+            Err(e) => Unit::FileError(FileProblem {
+                location: location(),
+                reason: e.reason(),
+                error: e.to_string(),
+            }),
+        };
+        if !out.send(unit) {
+            return false;
+        }
+        bytes = size;
+    } else if head.starts_with(b"From ") {
         let mut writer_gone = false;
         let end = crate::mbox::split(
             std::io::Cursor::new(head).chain(file),

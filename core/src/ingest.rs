@@ -17,29 +17,49 @@ pub struct Rejection {
     pub detail: String,
 }
 
-/// Parses raw bytes, turning a parser panic into a rejection instead of a crash.
+/// Parses raw bytes (a message, or an Outlook `.msg` file's bytes), turning a parser panic into
+/// a rejection instead of a crash.
 pub fn parse_isolated(raw: &[u8], options: ParseOptions) -> Result<Envelope, Rejection> {
-    match catch_unwind(AssertUnwindSafe(|| mail::parse_envelope(raw, options))) {
-        Ok(Ok(env)) => Ok(env),
-        Ok(Err(e)) => Err(Rejection {
-            reason: match e {
-                ParseError::Empty => "empty",
-                ParseError::NoHeaders => "not a message",
-                ParseError::NotMail => "nothing to record",
-            },
-            detail: e.to_string(),
-        }),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Rejection {
-                reason: "parser crashed",
-                detail: format!("the header parser panicked on this message: {what}"),
-            })
+    let parse = || {
+        if !mail::msg::is_compound_file(raw) {
+            return mail::parse_envelope(raw, options).map_err(rejection);
         }
+        let section =
+            mail::msg::header_section(std::io::Cursor::new(raw)).map_err(|e| Rejection {
+                reason: e.reason(),
+                detail: e.to_string(),
+            })?;
+        mail::parse_envelope(&section, options).map_err(rejection)
+    };
+    match catch_unwind(AssertUnwindSafe(parse)) {
+        Ok(result) => result,
+        Err(panic) => Err(Rejection {
+            reason: "parser crashed",
+            detail: format!(
+                "the header parser panicked on this message: {}",
+                panic_text(&panic)
+            ),
+        }),
+    }
+}
+
+/// What a caught panic said.
+pub(crate) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn rejection(e: ParseError) -> Rejection {
+    Rejection {
+        reason: match e {
+            ParseError::Empty => "empty",
+            ParseError::NoHeaders => "not a message",
+            ParseError::NotMail => "nothing to record",
+        },
+        detail: e.to_string(),
     }
 }
 

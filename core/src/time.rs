@@ -58,6 +58,25 @@ pub fn format_iso(ts: i64) -> String {
     )
 }
 
+/// `Fri, 01 Mar 2024 12:00:00 +0000`: an RFC 5322 date, in UTC.
+pub fn format_rfc5322(ts: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = ts.div_euclid(DAY);
+    let (y, mo, d) = civil_from_days(days);
+    let secs = ts.rem_euclid(DAY);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} +0000",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(mo as usize).saturating_sub(1) % 12],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// `2024-03-01`.
 pub fn format_date(ts: i64) -> String {
     let (y, mo, d) = civil_from_days(ts.div_euclid(DAY));
@@ -141,6 +160,16 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc5322_dates() {
+        assert_eq!(format_rfc5322(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            format_rfc5322(1_709_294_400),
+            "Fri, 01 Mar 2024 12:00:00 +0000"
+        );
+        assert_eq!(format_rfc5322(-86_400), "Wed, 31 Dec 1969 00:00:00 +0000");
+    }
 
     #[test]
     fn iso_round_trip() {

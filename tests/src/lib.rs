@@ -1,6 +1,8 @@
 //! Shared helpers for Rapport's cross-component tests: where the shared corpora and the
 //! `rapport` binary are, and how to run it.
 
+pub mod msg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,6 +1,7 @@
 //! The conformance test every source passes: the same mailbox, from any source, in any order,
 //! any number of times, gives the same database — identical stats, contacts and threads. It
-//! drives the file importer and the maildir pull source through the one pipeline; the IMAP
+//! drives the file importer (on the mailbox's files, and on the same mail as Outlook `.msg`
+//! files) and the maildir pull source through the one pipeline; the IMAP
 //! source is held to the same fingerprint against a real Dovecot by `tests/e2e/imap.sh`.
 //!
 //! A new pull source adds a case here (or, when it needs a server, to its e2e tier) that feeds
@@ -281,6 +282,13 @@ fn every_source_in_any_order_any_number_of_times_gives_one_database() {
         &expected,
         "pulling in reverse order",
     );
+
+    // The same mail as Outlook .msg files (as Outlook saves mail it received), imported.
+    let msg_dir = tmp.path().join("msg");
+    rapport_tests::msg::write_maildir_as_msg(&maildir, &msg_dir, true);
+    let from_msg = open(tmp.path(), "msg.db", &me);
+    import(&from_msg, &msg_dir);
+    assert_same(&fingerprint(&from_msg), &expected, "importing .msg files");
 
     // Two sources at once into one database: the importer on one thread, the pipeline on
     // another. Each message is seen twice; everything else is as from one source.

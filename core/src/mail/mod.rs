@@ -5,6 +5,7 @@
 pub mod address;
 pub mod classify;
 pub mod ids;
+pub mod msg;
 pub mod parse;
 pub mod subject;
 
