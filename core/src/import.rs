@@ -500,7 +500,12 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         external_id,
     };
     let bytes;
-    if crate::mail::msg::is_compound_file(&head) {
+    if head.starts_with(crate::mail::pst::PST_SIGNATURE) {
+        if !read_pst(path, file, out) {
+            return false;
+        }
+        bytes = size;
+    } else if crate::mail::msg::is_compound_file(&head) {
         // An Outlook .msg: its properties become a header section; the rest is not read.
         use crate::mail::msg::{MsgError, header_section};
         let section = std::io::Seek::rewind(&mut file)
@@ -570,6 +575,77 @@ fn read_file(path: &Path, out: &mut Dealer, folders: &mut FolderNames) -> bool {
         }
     }
     out.send(Unit::FileDone { bytes })
+}
+
+/// Reads an Outlook data file, queueing each mail item as a message of its folder (named
+/// `FILE/FOLDER/PATH`, its source `NAME#NODE`); an item that cannot be read is recorded as a
+/// skip and the rest go on. Returns false when the writer is gone.
+fn read_pst(path: &Path, file: File, out: &mut Dealer) -> bool {
+    use crate::mail::pst::{self, PstError};
+    let location = path_location(path);
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let file_key = crate::source::os_key(canonical.as_os_str());
+    let name = path
+        .file_name()
+        .map(crate::source::os_key)
+        .unwrap_or_default();
+    let shared_path: Arc<Path> = Arc::from(path);
+    let mut folders: std::collections::HashMap<String, Arc<str>> = Default::default();
+    let mut writer_gone = false;
+    let mut visit = |item: pst::PstItem| {
+        let unit = match item.section {
+            Ok(section) => Unit::Raw {
+                bytes: section,
+                path: shared_path.clone(),
+                folder: folders
+                    .entry(item.folder.clone())
+                    .or_insert_with(|| format!("{file_key}/{}", item.folder).into())
+                    .clone(),
+                sent_folder: item.sent,
+                external_id: format!("{name}#{}", item.node),
+            },
+            Err(error) => Unit::FileError(FileProblem {
+                location: format!("{location}#{}/{}", item.folder, item.node),
+                reason: "unreadable Outlook item",
+                error,
+            }),
+        };
+        writer_gone = !out.send(unit);
+        !writer_gone
+    };
+    // The reader thread has no parser guard: a crash in the format code is this file's
+    // problem, not the import's.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pst::read(std::io::BufReader::new(file), &mut visit)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(PstError::Damaged(format!(
+            "the reader crashed on it: {}",
+            crate::ingest::panic_text(&panic)
+        )))
+    });
+    match read {
+        Ok(summary) => {
+            tracing::debug!(
+                folders = summary.folders,
+                not_mail = summary.not_mail,
+                "Outlook data file read"
+            );
+            !writer_gone
+        }
+        Err(e) => {
+            !writer_gone
+                && out.send(Unit::FileError(FileProblem {
+                    location,
+                    reason: match e {
+                        PstError::Offline => "Outlook offline file",
+                        PstError::NotPst(_) => "not a message",
+                        _ => "unreadable Outlook data file",
+                    },
+                    error: e.to_string(),
+                }))
+        }
+    }
 }
 
 /// A path as it appears in skip records: exactly, whatever its bytes.

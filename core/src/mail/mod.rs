@@ -7,6 +7,7 @@ pub mod classify;
 pub mod ids;
 pub mod msg;
 pub mod parse;
+pub mod pst;
 pub mod subject;
 
 pub use address::{AddressKey, clean_display_name, normalize_address};

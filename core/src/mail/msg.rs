@@ -112,12 +112,49 @@ pub fn header_section<F: Read + Seek>(file: F) -> Result<Vec<u8>, MsgError> {
     }
     let top = Storage::read(&mut cfb, "", TOP_HEADER)?;
     let recipients = recipients(&mut cfb, top.code_page)?;
-    let message = Message::from_properties(&top, recipients);
+    header_section_of(&top, recipients)
+}
+
+/// Where a message's MAPI properties come from: a `.msg` file's streams, or a row of an Outlook
+/// data file. Strings come decoded (8-bit ones in the message's code page).
+pub(crate) trait Properties {
+    fn text(&self, id: u16) -> Option<String>;
+    fn integer(&self, id: u16) -> Option<i32>;
+    /// A PtypTime as seconds since the Unix epoch.
+    fn time(&self, id: u16) -> Option<i64>;
+    fn binary(&self, id: u16) -> Option<Vec<u8>>;
+}
+
+/// A message's header section from its properties and its recipients' (To/Cc/Bcc type and
+/// person): the transport headers completed when it has them, else described in full.
+pub(crate) fn header_section_of(
+    top: &dyn Properties,
+    recipients: Vec<(i32, Person)>,
+) -> Result<Vec<u8>, MsgError> {
+    let message = Message::from_properties(top, recipients);
     let transport = top.text(TRANSPORT_MESSAGE_HEADERS);
-    Ok(match transport.filter(|h| h.contains(':')) {
-        Some(headers) => message.complete(&headers),
-        None => message.described()?,
-    })
+    match transport.filter(|h| h.contains(':')) {
+        Some(headers) => Ok(message.complete(&headers)),
+        None => message.described(),
+    }
+}
+
+/// A recipient's type (1 To, 2 Cc, 3 Bcc; To when absent) and person, if it has an SMTP
+/// address.
+pub(crate) fn recipient(props: &dyn Properties) -> Option<(i32, Person)> {
+    let person = Person::from(
+        props.text(DISPLAY_NAME),
+        props.text(SMTP_ADDRESS),
+        props.text(ADDRTYPE),
+        props.text(EMAIL_ADDRESS),
+    )?;
+    Some((props.integer(RECIPIENT_TYPE).unwrap_or(1), person))
+}
+
+/// FILETIME (100 ns intervals since 1601-01-01) → seconds since the Unix epoch.
+pub(crate) fn unix_time(filetime: i64) -> Option<i64> {
+    const EPOCH_DIFF: i64 = 11_644_473_600;
+    (filetime > 0).then(|| filetime / 10_000_000 - EPOCH_DIFF)
 }
 
 /// One storage's properties: its fixed-size values, and its variable-size ones read on demand.
@@ -182,8 +219,8 @@ impl Storage {
             code_page: None,
         };
         storage.code_page = storage
-            .integer(MESSAGE_CODEPAGE)
-            .or_else(|| storage.integer(INTERNET_CPID))
+            .integer32(MESSAGE_CODEPAGE)
+            .or_else(|| storage.integer32(INTERNET_CPID))
             .map(|cp| cp as u32);
         Ok(storage)
     }
@@ -195,24 +232,9 @@ impl Storage {
             .map(|(_, _, v)| *v)
     }
 
-    fn integer(&self, id: u16) -> Option<i32> {
+    fn integer32(&self, id: u16) -> Option<i32> {
         self.fixed(id, PT_INTEGER32)
             .map(|v| i32::from_le_bytes([v[0], v[1], v[2], v[3]]))
-    }
-
-    /// A PtypTime as seconds since the Unix epoch.
-    fn time(&self, id: u16) -> Option<i64> {
-        let filetime = i64::from_le_bytes(self.fixed(id, PT_TIME)?);
-        // 100 ns intervals since 1601-01-01.
-        const EPOCH_DIFF: i64 = 11_644_473_600;
-        (filetime > 0).then(|| filetime / 10_000_000 - EPOCH_DIFF)
-    }
-
-    fn binary(&self, id: u16) -> Option<&[u8]> {
-        self.variable
-            .iter()
-            .find(|(i, k, _)| *i == id && *k == PT_BINARY)
-            .map(|(_, _, v)| v.as_slice())
     }
 
     /// A string property, decoded: UTF-16LE, or 8-bit in the message's code page. Trailing
@@ -224,21 +246,36 @@ impl Storage {
             .filter(|(i, _, _)| *i == id)
             .map(|(_, k, v)| (*k, v))
             .find(|(k, _)| *k == PT_UNICODE || *k == PT_STRING8)?;
-        let text = if kind == PT_UNICODE {
+        if kind == PT_UNICODE {
             let units: Vec<u16> = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
                 .collect();
-            String::from_utf16_lossy(&units)
+            present(String::from_utf16_lossy(&units))
         } else {
-            decode_code_page(bytes, code_page)
-        };
-        let text = text.trim_end_matches('\0').to_string();
-        (!text.trim().is_empty()).then_some(text)
+            present(decode_code_page(bytes, code_page))
+        }
     }
+}
 
+impl Properties for Storage {
     fn text(&self, id: u16) -> Option<String> {
         self.text_in(id, self.code_page)
+    }
+
+    fn integer(&self, id: u16) -> Option<i32> {
+        self.integer32(id)
+    }
+
+    fn time(&self, id: u16) -> Option<i64> {
+        unix_time(i64::from_le_bytes(self.fixed(id, PT_TIME)?))
+    }
+
+    fn binary(&self, id: u16) -> Option<Vec<u8>> {
+        self.variable
+            .iter()
+            .find(|(i, k, _)| *i == id && *k == PT_BINARY)
+            .map(|(_, _, v)| v.clone())
     }
 }
 
@@ -293,9 +330,16 @@ fn read_stream<F: Read + Seek>(
     Ok(bytes)
 }
 
+/// A decoded string property without the trailing NULs some writers count in it; `None` when
+/// nothing is left.
+pub(crate) fn present(text: String) -> Option<String> {
+    let text = text.trim_end_matches('\0');
+    (!text.trim().is_empty()).then(|| text.to_string())
+}
+
 /// 8-bit text in a Windows code page; unknown code pages are read as Windows-1252, which
 /// never fails (the text may then be wrong, but the addresses, which are ASCII, are right).
-fn decode_code_page(bytes: &[u8], code_page: Option<u32>) -> String {
+pub(crate) fn decode_code_page(bytes: &[u8], code_page: Option<u32>) -> String {
     use mail_parser::decoders::charsets::map::charset_decoder;
     let code_page = code_page.unwrap_or(1252);
     if code_page == 65001 {
@@ -324,7 +368,7 @@ fn decode_code_page(bytes: &[u8], code_page: Option<u32>) -> String {
 /// A participant as the properties give it: a display name and, when known, an SMTP address
 /// (an Exchange `EX` address without its SMTP form cannot be keyed and is left out).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Person {
+pub(crate) struct Person {
     name: Option<String>,
     address: String,
 }
@@ -379,17 +423,9 @@ fn recipients<F: Read + Seek>(
     names.truncate(MAX_RECIPIENTS);
     let mut out = Vec::new();
     for name in names {
-        let storage = Storage::read(cfb, &format!("/{name}"), RECIPIENT_HEADER)?;
-        let code_page = storage.code_page.or(code_page);
-        let person = Person::from(
-            storage.text_in(DISPLAY_NAME, code_page),
-            storage.text_in(SMTP_ADDRESS, code_page),
-            storage.text_in(ADDRTYPE, code_page),
-            storage.text_in(EMAIL_ADDRESS, code_page),
-        );
-        if let Some(person) = person {
-            out.push((storage.integer(RECIPIENT_TYPE).unwrap_or(1), person));
-        }
+        let mut storage = Storage::read(cfb, &format!("/{name}"), RECIPIENT_HEADER)?;
+        storage.code_page = storage.code_page.or(code_page);
+        out.extend(recipient(&storage));
     }
     Ok(out)
 }
@@ -400,7 +436,7 @@ struct Message {
 }
 
 impl Message {
-    fn from_properties(top: &Storage, recipients: Vec<(i32, Person)>) -> Message {
+    fn from_properties(top: &dyn Properties, recipients: Vec<(i32, Person)>) -> Message {
         let mut fields = Vec::new();
         let representing = Person::from(
             top.text(SENT_REPRESENTING_NAME),
@@ -457,7 +493,7 @@ impl Message {
         if let Some(index) = top.binary(CONVERSATION_INDEX).filter(|b| !b.is_empty()) {
             fields.push((
                 "Thread-Index",
-                base64::engine::general_purpose::STANDARD.encode(index),
+                base64::engine::general_purpose::STANDARD.encode(&index),
             ));
         }
         Message { fields }
