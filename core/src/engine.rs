@@ -89,6 +89,9 @@ fn envelope_of(input: MessageInput, now: i64) -> Result<Envelope> {
         )
         .map_err(|r| Error::InvalidInput(format!("{}: {}", r.reason, r.detail))),
         MessageInput::Fields(fields) => envelope_of_fields(&fields, now),
+        MessageInput::Unreadable { reason, detail } => {
+            Err(Error::InvalidInput(format!("{reason}: {detail}")))
+        }
     }
 }
 
@@ -348,6 +351,9 @@ impl Engine {
                                 reason: "invalid-fields",
                                 detail: e.to_string(),
                             })
+                        }
+                        MessageInput::Unreadable { reason, detail } => {
+                            Err(crate::ingest::Rejection { reason, detail })
                         }
                     }
                     .map(|env| Box::new(prepare(&env)));

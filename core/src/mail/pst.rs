@@ -104,11 +104,50 @@ fn format_of<R: Read + Seek>(reader: &mut R) -> Result<Format, PstError> {
     }
 }
 
+/// One folder of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PstFolder {
+    /// Its path from the top of the personal folders (`Inbox/Clients`; `""` for the top).
+    pub path: String,
+    pub sent: bool,
+}
+
+/// Which items a walk reads.
+enum Items<'a> {
+    All,
+    None,
+    Of(&'a str, &'a dyn Fn(u32) -> bool),
+}
+
 /// Reads every mail item of the file, handing each to `visit` (which returns false to stop).
 pub fn read<R: Read + Seek + 'static>(
-    mut reader: R,
+    reader: R,
     visit: &mut dyn FnMut(PstItem) -> bool,
 ) -> Result<PstSummary, PstError> {
+    walk(reader, Items::All, visit).map(|(summary, _)| summary)
+}
+
+/// The file's folders, in the order a read visits them (no item is opened).
+pub fn folders<R: Read + Seek + 'static>(reader: R) -> Result<Vec<PstFolder>, PstError> {
+    walk(reader, Items::None, &mut |_| true).map(|(_, folders)| folders)
+}
+
+/// Reads the mail items of one folder (by its path) only, and of those only the ones `wanted`
+/// names by node id (the others are not opened).
+pub fn read_folder<R: Read + Seek + 'static>(
+    reader: R,
+    path: &str,
+    wanted: &dyn Fn(u32) -> bool,
+    visit: &mut dyn FnMut(PstItem) -> bool,
+) -> Result<PstSummary, PstError> {
+    walk(reader, Items::Of(path, wanted), visit).map(|(summary, _)| summary)
+}
+
+fn walk<R: Read + Seek + 'static>(
+    mut reader: R,
+    items: Items<'_>,
+    visit: &mut dyn FnMut(PstItem) -> bool,
+) -> Result<(PstSummary, Vec<PstFolder>), PstError> {
     let damaged = |e: std::io::Error| {
         PstError::Damaged(if e.kind() == std::io::ErrorKind::UnexpectedEof {
             "it ends before its structures do (cut short?)".into()
@@ -134,18 +173,22 @@ pub fn read<R: Read + Seek + 'static>(
     let mut walk = Walk {
         store: store.as_ref(),
         visit,
+        items,
         entered: HashSet::new(),
         summary: PstSummary::default(),
+        folders: Vec::new(),
     };
     walk.folder(&top, "", false, 0);
-    Ok(walk.summary)
+    Ok((walk.summary, walk.folders))
 }
 
 struct Walk<'a> {
     store: &'a dyn Store,
     visit: &'a mut dyn FnMut(PstItem) -> bool,
+    items: Items<'a>,
     entered: HashSet<u32>,
     summary: PstSummary,
+    folders: Vec<PstFolder>,
 }
 
 impl Walk<'_> {
@@ -158,9 +201,21 @@ impl Walk<'_> {
             return true;
         }
         self.summary.folders += 1;
-        if let Some(contents) = folder.contents_table() {
+        self.folders.push(PstFolder {
+            path: path.to_string(),
+            sent,
+        });
+        let (read_here, wanted): (bool, &dyn Fn(u32) -> bool) = match self.items {
+            Items::All => (true, &|_| true),
+            Items::None => (false, &|_| false),
+            Items::Of(only, wanted) => (only == path, wanted),
+        };
+        if let Some(contents) = folder.contents_table().filter(|_| read_here) {
             for row in contents.rows_matrix() {
                 let node = u32::from(row.id());
+                if !wanted(node) {
+                    continue;
+                }
                 let section = self.item(node);
                 let section = match section {
                     Ok(Some(section)) => Ok(section),

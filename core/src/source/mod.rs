@@ -36,6 +36,7 @@ pub mod imap;
 pub mod maildir;
 pub mod pipeline;
 pub mod pop3;
+pub mod pst;
 
 use std::future::Future;
 
@@ -242,6 +243,12 @@ pub enum MessageInput {
     Raw(Vec<u8>),
     /// Fields a source decoded itself.
     Fields(Box<FieldMessage>),
+    /// An item the source found but could not read (a damaged item of an Outlook data file):
+    /// recorded as a skip with its location, in the same transaction as the cursor.
+    Unreadable {
+        reason: &'static str,
+        detail: String,
+    },
 }
 
 impl From<Vec<u8>> for MessageInput {
