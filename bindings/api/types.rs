@@ -872,6 +872,7 @@ impl SyncAccount {
                 exclude: self.exclude.clone().unwrap_or_default(),
                 only: Vec::new(),
             },
+            path: None,
         };
         spec.build().map(|(account, _)| account)
     }

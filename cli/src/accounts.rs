@@ -21,10 +21,10 @@ use crate::stop::StopSignals;
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
-    /// Add an IMAP account, or a POP3 one with --pop3 (well-known providers are filled in from
-    /// --email)
+    /// Add an IMAP account, a POP3 one with --pop3, or an Outlook data file with --pst
+    /// (well-known providers are filled in from --email)
     #[command(
-        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW\n  rapport account add home --pop3 --email me@isp.example --host pop.isp.example --password-command 'pass show mail/isp'\n\nPOP3 accounts are read without deleting or marking anything: each poll (`rapport sync`, or\n`rapport watch` every --poll seconds) stores the headers of the messages it has not seen. POP3\nshows neither the mail you sent nor mail your own client deleted from the server before a\npoll; where the provider offers IMAP, an IMAP account sees both."
+        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW\n  rapport account add home --pop3 --email me@isp.example --host pop.isp.example --password-command 'pass show mail/isp'\n  rapport account add outlook --pst ~/Documents/Outlook\\ Files/me@isp.example.pst --email me@isp.example\n\nPOP3 accounts are read without deleting or marking anything: each poll (`rapport sync`, or\n`rapport watch` every --poll seconds) stores the headers of the messages it has not seen. POP3\nshows neither the mail you sent nor mail your own client deleted from the server before a\npoll; where the provider offers IMAP, an IMAP account sees both.\n\nA --pst account is an Outlook data file (where classic Outlook keeps POP3 mail, Sent Items\nincluded): `rapport sync` reads what is new in it, and `rapport watch` re-reads it whenever it\nchanges and can be opened. Outlook locks the data file it has open, so new mail arrives after\nOutlook closes; point the account at a copy to read it while Outlook runs."
     )]
     Add(Box<AddArgs>),
     /// List accounts (secrets are never shown)
@@ -42,6 +42,9 @@ pub struct AddArgs {
     /// A POP3 mailbox (read-only: nothing is deleted or marked) instead of IMAP
     #[arg(long, conflicts_with_all = ["sync_junk", "sync_trash", "sync_drafts", "exclude"])]
     pub pop3: bool,
+    /// An Outlook data file (.pst) instead of a server: read whenever Outlook is closed
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pop3", "host", "port", "security", "user", "provider", "password_command", "password_env", "oauth2_command"])]
+    pub pst: Option<PathBuf>,
     /// Your address on this account (it becomes one of your identities)
     #[arg(long)]
     pub email: Option<String>,
@@ -105,7 +108,8 @@ pub struct SyncArgs {
 pub struct WatchArgs {
     /// Accounts to watch [default: all]
     pub accounts: Vec<String>,
-    /// Seconds between checks of IMAP folders IDLE does not cover, and between POP3 polls
+    /// Seconds between checks of IMAP folders IDLE does not cover, between POP3 polls, and
+    /// between looks at a PST file
     #[arg(long, default_value_t = 60)]
     pub poll: u64,
     /// Seconds one IDLE lasts before it is re-issued (at most 29 minutes)
@@ -158,7 +162,7 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                 "NAME",
                 "KIND",
                 "ADDRESS",
-                "SERVER",
+                "SERVER OR FILE",
                 "SECURITY",
                 "AUTH",
                 "SECRET FROM",
@@ -168,10 +172,20 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                     a.name.clone(),
                     a.kind.to_string(),
                     a.email.clone(),
-                    format!("{}:{}", a.host, a.port()),
-                    format!("{:?}", a.security).to_lowercase(),
-                    format!("{:?}", a.auth).to_lowercase(),
-                    if a.password_env.is_some() {
+                    a.location(),
+                    if a.kind == AccountKind::Pst {
+                        "-".into()
+                    } else {
+                        format!("{:?}", a.security).to_lowercase()
+                    },
+                    if a.kind == AccountKind::Pst {
+                        "-".into()
+                    } else {
+                        format!("{:?}", a.auth).to_lowercase()
+                    },
+                    if a.kind == AccountKind::Pst {
+                        "-".into()
+                    } else if a.password_env.is_some() {
                         "environment".into()
                     } else {
                         "command".into()
@@ -214,8 +228,12 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                 fmt::json(&result)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{} logged in to {}.", heading(&name), result.host);
-            println!("  capabilities: {}", result.capabilities.join(" "));
+            if account.kind == AccountKind::Pst {
+                println!("{} opened {}.", heading(&name), result.host);
+            } else {
+                println!("{} logged in to {}.", heading(&name), result.host);
+                println!("  capabilities: {}", result.capabilities.join(" "));
+            }
             println!("  folders synced: {}", result.synced_folders.join(", "));
             let skipped: Vec<&str> = result
                 .folders
@@ -241,7 +259,9 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     }
     let (account, preset) = AccountSpec {
         name: args.name.clone(),
-        kind: if args.pop3 {
+        kind: if args.pst.is_some() {
+            AccountKind::Pst
+        } else if args.pop3 {
             AccountKind::Pop3
         } else {
             AccountKind::Imap
@@ -265,6 +285,7 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             exclude: args.exclude,
             only: Vec::new(),
         },
+        path: args.pst.clone(),
     }
     .build()?;
     config.accounts.retain(|a| a.name != account.name);
@@ -274,14 +295,22 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         fmt::json(&account)?;
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
-        "Added {} ({}:{} {:?}) to {}.",
-        account.name,
-        account.host,
-        account.port(),
-        account.security,
-        path.display()
-    );
+    match &account.path {
+        Some(file) => eprintln!(
+            "Added {} (Outlook data file {}) to {}. Outlook locks the data file it has open: it is read while Outlook is closed.",
+            account.name,
+            file.display(),
+            path.display()
+        ),
+        None => eprintln!(
+            "Added {} ({}:{} {:?}) to {}.",
+            account.name,
+            account.host,
+            account.port(),
+            account.security,
+            path.display()
+        ),
+    }
     if let Some(p) = preset {
         eprintln!("{}: {}", p.provider, p.note);
         if account.kind == AccountKind::Pop3 {
@@ -506,6 +535,13 @@ pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
                             }
                             WatchEvent::Stopped { account, error } => {
                                 eprintln!("{account}: stopped: {error}")
+                            }
+                            WatchEvent::Waiting {
+                                account,
+                                reason,
+                                retry_in_secs,
+                            } => {
+                                eprintln!("{account}: waiting: {reason}; trying again every {retry_in_secs} s")
                             }
                         }
                     }

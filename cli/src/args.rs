@@ -153,16 +153,17 @@ pub enum Command {
     /// Counts: messages, threads, contacts, addresses, sources
     Stats,
 
-    /// IMAP and POP3 accounts: add, list, remove, test
+    /// IMAP, POP3 and Outlook data file (PST) accounts: add, list, remove, test
     #[command(subcommand)]
     Account(accounts::AccountCommand),
 
-    /// Fetch new mail and history headers from IMAP accounts, and poll POP3 ones (resumable;
-    /// headers only; nothing on the server is changed)
+    /// Fetch new mail and history headers from IMAP accounts, poll POP3 ones and read what is
+    /// new in PST ones (resumable; headers only; nothing on the server or in the file changes)
     Sync(accounts::SyncArgs),
 
     /// Keep accounts current: IMAP's IDLE on INBOX and polling elsewhere, POP3 polled every
-    /// --poll seconds; reconnecting on errors
+    /// --poll seconds, PST files re-read when they change and can be opened; reconnecting on
+    /// errors
     Watch(accounts::WatchArgs),
 
     /// Per account and folder: last sync, mode, counts, history progress, last error

@@ -111,13 +111,16 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
             "accounts",
             "ok",
             format!(
-                "no IMAP or POP3 accounts in {} (optional)",
+                "no IMAP, POP3 or PST accounts in {} (optional)",
                 ctx.config.display()
             ),
         )),
         Ok(c) => {
             for a in &c.accounts {
                 match a.validate() {
+                    Ok(()) if a.kind == rapport_core::config::AccountKind::Pst => {
+                        out.push(pst_file(a))
+                    }
                     Ok(()) => out.push(check(
                         "accounts",
                         "ok",
@@ -134,6 +137,38 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
                 }
             }
         }
+    }
+}
+
+/// A `pst` account's file: readable now, or why not (most often: Outlook has it open).
+fn pst_file(a: &rapport_core::config::Account) -> Check {
+    let Some(path) = &a.path else {
+        return check("accounts", "fail", format!("{}: no data file", a.name));
+    };
+    let read = rapport_core::source::pst::open_pst(path).and_then(|reader| {
+        rapport_core::mail::pst::folders(reader)
+            .map_err(|e| rapport_core::Error::InvalidInput(e.to_string()))
+    });
+    match read {
+        Ok(folders) => check(
+            "accounts",
+            "ok",
+            format!(
+                "{}: pst {} ({} folders readable). Outlook locks the data file it has open: `rapport watch` reads it whenever Outlook is closed",
+                a.name,
+                path.display(),
+                folders.len()
+            ),
+        ),
+        Err(e) => check(
+            "accounts",
+            "warn",
+            format!(
+                "{}: pst {} cannot be read now: {e}. Outlook locks the data file it has open; `rapport watch` tries again every poll, or point the account at a copy (File › Open & Export › Export to a file)",
+                a.name,
+                path.display()
+            ),
+        ),
     }
 }
 

@@ -104,15 +104,19 @@ pub enum AccountKind {
     /// A POP3 mailbox, read without deleting: new mail only, and only while the user's own
     /// client leaves it on the server.
     Pop3,
+    /// An Outlook data file (`.pst`), read whenever it can be opened (Outlook locks the one it
+    /// has open).
+    Pst,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 2] = [AccountKind::Imap, AccountKind::Pop3];
+    pub const ALL: [AccountKind; 3] = [AccountKind::Imap, AccountKind::Pop3, AccountKind::Pst];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AccountKind::Imap => "imap",
             AccountKind::Pop3 => "pop3",
+            AccountKind::Pst => "pst",
         }
     }
 
@@ -121,6 +125,7 @@ impl AccountKind {
         match self {
             AccountKind::Imap => crate::source::SourceKind::Imap,
             AccountKind::Pop3 => crate::source::SourceKind::Pop3,
+            AccountKind::Pst => crate::source::SourceKind::Pst,
         }
     }
 }
@@ -136,11 +141,14 @@ pub struct Account {
     /// The account's address: it becomes one of the user's identities.
     #[serde(default)]
     pub email: String,
+    /// The server (IMAP and POP3 accounts).
+    #[serde(default)]
     pub host: String,
     #[serde(default)]
     pub port: Option<u16>,
     #[serde(default)]
     pub security: Security,
+    #[serde(default)]
     pub user: String,
     #[serde(default)]
     pub auth: AuthKind,
@@ -161,6 +169,9 @@ pub struct Account {
     pub insecure: bool,
     #[serde(default)]
     pub folders: FolderPolicy,
+    /// The data file a `pst` account reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
 }
 
 impl Account {
@@ -168,7 +179,16 @@ impl Account {
         self.port.unwrap_or_else(|| match self.kind {
             AccountKind::Imap => self.security.default_port(),
             AccountKind::Pop3 => self.security.default_pop3_port(),
+            AccountKind::Pst => 0,
         })
+    }
+
+    /// Where the account's mail is: `host:port`, or a `pst` account's file.
+    pub fn location(&self) -> String {
+        match (&self.kind, &self.path) {
+            (AccountKind::Pst, Some(path)) => path.display().to_string(),
+            _ => format!("{}:{}", self.host, self.port()),
+        }
     }
 
     /// Whether `host` is this machine (plaintext is allowed there).
@@ -186,6 +206,13 @@ impl Account {
             return Err(Error::InvalidInput(
                 "an account needs a name without spaces".into(),
             ));
+        }
+        if self.kind == AccountKind::Pst {
+            // A file: no server, no login.
+            return match &self.path {
+                Some(path) if !path.as_os_str().is_empty() => Ok(()),
+                _ => Err(bad("a pst account needs the data file's path".into())),
+            };
         }
         if self.host.trim().is_empty() {
             return Err(bad("no host".into()));
@@ -286,12 +313,17 @@ pub struct AccountSpec {
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
     pub folders: FolderPolicy,
+    /// The data file of a `pst` account.
+    pub path: Option<PathBuf>,
 }
 
 impl AccountSpec {
     /// The complete, checked account, and the provider preset it used (its note tells the user
     /// what to do on the provider's side).
     pub fn build(self) -> Result<(Account, Option<Preset>)> {
+        if self.kind == AccountKind::Pst {
+            return self.build_pst().map(|account| (account, None));
+        }
         let email = self.email.clone().unwrap_or_default();
         let preset = if self.office365 {
             Some(office365())
@@ -301,6 +333,7 @@ impl AccountSpec {
         let preset_host = preset.as_ref().and_then(|p| match self.kind {
             AccountKind::Imap => Some(p.host),
             AccountKind::Pop3 => p.pop3_host,
+            AccountKind::Pst => None,
         });
         let host = self
             .host
@@ -333,7 +366,7 @@ impl AccountSpec {
             // A preset's port is its IMAP port; POP3 takes the standard one for its security.
             port: self.port.or(match self.kind {
                 AccountKind::Imap => preset.as_ref().map(|p| p.port),
-                AccountKind::Pop3 => None,
+                AccountKind::Pop3 | AccountKind::Pst => None,
             }),
             security: self.security.unwrap_or_default(),
             auth,
@@ -343,9 +376,43 @@ impl AccountSpec {
             ca_file: self.ca_file,
             insecure: self.insecure,
             folders: self.folders,
+            path: None,
         };
         account.validate()?;
         Ok((account, preset))
+    }
+}
+
+impl AccountSpec {
+    /// A `pst` account: its file (made absolute, so that `watch` finds it from anywhere) and,
+    /// optionally, the owner's address.
+    fn build_pst(self) -> Result<Account> {
+        let path = self
+            .path
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or_else(|| {
+                Error::InvalidInput("a pst account needs the data file's path".into())
+            })?;
+        let path = std::path::absolute(&path).map_err(|e| Error::io(&path, e))?;
+        let account = Account {
+            name: self.name,
+            kind: AccountKind::Pst,
+            email: self.email.unwrap_or_default(),
+            host: String::new(),
+            port: None,
+            security: Security::default(),
+            user: String::new(),
+            auth: AuthKind::default(),
+            password_command: None,
+            password_env: None,
+            oauth2_token_command: None,
+            ca_file: None,
+            insecure: false,
+            folders: self.folders,
+            path: Some(path),
+        };
+        account.validate()?;
+        Ok(account)
     }
 }
 
@@ -609,7 +676,40 @@ mod tests {
             ca_file: None,
             insecure: false,
             folders: FolderPolicy::default(),
+            path: None,
         }
+    }
+
+    #[test]
+    fn a_pst_account_needs_only_its_file_and_reads_back_from_toml() {
+        let spec = |path: Option<&str>| AccountSpec {
+            name: "outlook".into(),
+            kind: AccountKind::Pst,
+            path: path.map(PathBuf::from),
+            ..Default::default()
+        };
+        let err = spec(None).build().err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("path")),
+            "{err:?}"
+        );
+        let (account, preset) = spec(Some("mail.pst")).build().unwrap();
+        assert!(preset.is_none());
+        let path = account.path.clone().unwrap();
+        assert!(path.is_absolute() && path.ends_with("mail.pst"), "{path:?}");
+        assert_eq!(account.location(), path.display().to_string());
+        let text = toml::to_string(&Config {
+            accounts: vec![account.clone()],
+        })
+        .unwrap();
+        assert!(!text.contains("password_"), "{text}");
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.accounts, vec![account]);
+        // Written by hand: kind and path are all it takes.
+        let hand: Config =
+            toml::from_str("[[account]]\nname = \"o\"\nkind = \"pst\"\npath = \"/m.pst\"\n")
+                .unwrap();
+        assert!(hand.accounts[0].validate().is_ok());
     }
 
     #[test]

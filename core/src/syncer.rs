@@ -18,6 +18,7 @@ use crate::import::CancelToken;
 use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET, stored_uids};
 use crate::source::pipeline::{blocking, pull_account};
 use crate::source::pop3::Pop3Source;
+use crate::source::pst::PstSource;
 use crate::source::{PullOptions, SourceKind};
 use crate::sync::imap::{Folder, ImapSession, uid_sets};
 use crate::sync::pop3::Pop3Session;
@@ -79,10 +80,26 @@ pub async fn sync_account(
             session.quit().await;
             result
         }
+        AccountKind::Pst => {
+            let path = pst_path(account)?;
+            note_identity(&engine, account).await?;
+            let mut source = PstSource::new(Arc::clone(&engine), account.name.clone(), path);
+            pull_account(&engine, &mut source, options, progress, cancel).await
+        }
     };
     let mut report = result?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The data file of a `pst` account.
+fn pst_path(account: &Account) -> Result<std::path::PathBuf> {
+    account.path.clone().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "account '{}' is a pst account without a path",
+            account.name
+        ))
+    })
 }
 
 /// The account's address is one of the user's identities.
@@ -113,7 +130,12 @@ pub fn folder_states(engine: &Engine, account: Option<&str>) -> Result<Vec<Folde
     let states = engine.with_store(|s| s.sync_states(None, account))?;
     Ok(states
         .iter()
-        .filter(|s| matches!(s.kind, SourceKind::Imap | SourceKind::Pop3))
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SourceKind::Imap | SourceKind::Pop3 | SourceKind::Pst
+            )
+        })
         .map(FolderState::from)
         .collect())
 }
@@ -141,6 +163,13 @@ pub enum WatchEvent {
     Stopped {
         account: String,
         error: String,
+    },
+    /// A data file cannot be read now (Outlook has it open, or it is missing): tried again
+    /// every poll.
+    Waiting {
+        account: String,
+        reason: String,
+        retry_in_secs: u64,
     },
 }
 
@@ -200,6 +229,7 @@ pub async fn watch_account(
         let outcome = match account.kind {
             AccountKind::Imap => watch_imap(watch, &mut attempt).await,
             AccountKind::Pop3 => watch_pop3(watch, &mut attempt).await,
+            AccountKind::Pst => watch_pst(watch, &mut attempt).await,
         };
         match outcome {
             Ok(()) => break,
@@ -372,6 +402,70 @@ async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
     Ok(())
 }
 
+/// `watch` of a `pst` account: the file is read whenever it changed since the last good read
+/// (its size or modification time) and can be opened. While it cannot (Outlook keeps the data
+/// file it has open locked; a copy may be half-written), watch says so once and tries again
+/// every poll; nothing stored is touched.
+async fn watch_pst(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
+    let quiet = |_: &SyncProgress| {};
+    let path = pst_path(watch.account)?;
+    let stamp = || {
+        std::fs::metadata(&path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let mut read_at: Option<(u64, Option<std::time::SystemTime>)> = None;
+    let mut first = true;
+    let mut told: Option<String> = None;
+    while !watch.cancel.is_cancelled() {
+        let now = stamp();
+        let outcome = match now {
+            None => Err(format!("{}: cannot be read (missing?)", path.display())),
+            Some(_) if now == read_at => Ok(None),
+            Some(_) => match sync_account(
+                Arc::clone(watch.engine),
+                watch.account,
+                &SyncOptions::default(),
+                &quiet,
+                watch.cancel,
+            )
+            .await
+            {
+                Ok(report) => Ok(Some(report)),
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        match outcome {
+            Ok(Some(report)) => {
+                read_at = now;
+                *attempt = 0;
+                told = None;
+                if first {
+                    watch.tell(WatchEvent::connected(watch.account, "polling"));
+                }
+                if first || report.stored > 0 {
+                    watch.tell(WatchEvent::synced(watch.account, &report));
+                }
+                first = false;
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                if told.as_ref() != Some(&reason) {
+                    watch.tell(WatchEvent::Waiting {
+                        account: watch.account.name.clone(),
+                        reason: reason.clone(),
+                        retry_in_secs: watch.options.poll.as_secs(),
+                    });
+                    told = Some(reason);
+                }
+            }
+        }
+        pause(watch.options.poll, watch.cancel).await;
+    }
+    Ok(())
+}
+
 /// Waits `wait`, or less when `cancel` fires first (it is looked at every 200 ms).
 async fn pause(wait: Duration, cancel: &CancelToken) {
     let step = Duration::from_millis(200);
@@ -526,6 +620,33 @@ pub struct AccountTest {
 }
 
 pub async fn test_account(account: &Account) -> Result<AccountTest> {
+    if account.kind == AccountKind::Pst {
+        let path = pst_path(account)?;
+        let shown = path.display().to_string();
+        let folders = tokio::task::spawn_blocking(move || {
+            let reader = crate::source::pst::open_pst(&path)?;
+            crate::mail::pst::folders(reader)
+                .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        return Ok(AccountTest {
+            account: account.name.clone(),
+            host: shown,
+            capabilities: Vec::new(),
+            folders: Vec::new(),
+            synced_folders: folders
+                .into_iter()
+                .map(|f| {
+                    if f.path.is_empty() {
+                        crate::source::pst::TOP_FOLDER.to_string()
+                    } else {
+                        f.path
+                    }
+                })
+                .collect(),
+        });
+    }
     if account.kind == AccountKind::Pop3 {
         let mut session = connect_pop3(account).await?;
         let (messages, _) = session.stat().await?;

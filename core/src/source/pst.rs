@@ -54,16 +54,15 @@ pub fn open_pst(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     std::fs::File::open(path)
         .map(std::io::BufReader::new)
         .map_err(|e| {
-            let hint = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file",
-                std::io::ErrorKind::PermissionDenied => {
-                    "cannot be opened: Outlook locks the data file it has open; close Outlook, or point the account at a copy"
-                }
-                _ => "cannot be opened (Outlook may have it open)",
+            let detail = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => format!(
+                    "cannot be opened ({e}): Outlook locks the data file it has open; close Outlook, or point the account at a copy"
+                ),
             };
             Error::Io {
                 path: path.to_path_buf(),
-                source: std::io::Error::new(e.kind(), format!("{hint}: {e}")),
+                source: std::io::Error::new(e.kind(), detail),
             }
         })
 }
