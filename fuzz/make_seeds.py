@@ -5,6 +5,7 @@ usage: make_seeds.py OUT_DIR   (makes OUT_DIR/<target>/ for every target)
 
 The mail comes from tests/corpus (notmuch's test maildir) and core/tests/cases (the threading
 cases); mboxes, RPC requests, native-messaging frames and bridge HTTP requests are built from it.
+Outlook files come from tests/fixtures (the .msg fixtures and the sample PSTs).
 """
 import base64
 import json
@@ -90,6 +91,10 @@ def http(method, path, body=b"", headers=()):
 def main():
     out = pathlib.Path(sys.argv[1])
     mail = test_mail()
+    # Outlook files: the committed .msg fixtures and sample PSTs (cut to the fuzzer's max_len).
+    for f in sorted((ROOT / "tests/fixtures").rglob("*")):
+        if f.suffix in (".msg", ".pst"):
+            write(out, "outlook_files", f.name, f.read_bytes()[:262144])
     for i, m in enumerate(mail):
         write(out, "header_parser", f"mail-{i:03}", m)
     for style in ["mboxo", "mboxrd", "mboxcl", "phantom", "crlf"]:

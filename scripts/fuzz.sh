@@ -7,18 +7,19 @@
 #   scripts/fuzz.sh list               the targets
 #   scripts/fuzz.sh build              only build them
 #
-# Targets: header_parser, mbox_splitter, native_host_frames, bridge_request, rpc_dispatch.
+# Targets: header_parser, mbox_splitter, native_host_frames, bridge_request, rpc_dispatch,
+# outlook_files (.msg and .pst).
 # Seeds come from the project's test mail (fuzz/make_seeds.py); the growing corpus lives in
 # $FUZZ_DIR (default target/fuzz-work). A crash stops the run with exit 1 and leaves its input in
 # $FUZZ_DIR/artifacts/TARGET/; replay it with `scripts/fuzz.sh TARGET 0 FILE` and turn it into
 # a regression test. Each run ends with one line: TARGET: N executions in S s, K crash(es).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS="header_parser mbox_splitter native_host_frames bridge_request rpc_dispatch"
+TARGETS="header_parser mbox_splitter native_host_frames bridge_request rpc_dispatch outlook_files"
 target=${1:-}
 seconds=${2:-60}
 case "$target" in
-  "" | -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "" | -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   list) echo "$TARGETS" | tr ' ' '\n'; exit 0 ;;
 esac
 if [ "$target" != all ] && [ "$target" != build ] && ! echo " $TARGETS " | grep -q " $target "; then

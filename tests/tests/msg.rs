@@ -343,3 +343,23 @@ fn damaged_msg_files_never_crash_the_reader() {
     }
     assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
 }
+
+/// Two `.msg` files committed under `tests/fixtures/msg` (the fuzzer's seeds, and real files
+/// for anyone trying `rapport import`), written by this module's writer from the corpus's
+/// first message: as received (with transport headers) and as sent (properties only). They
+/// read as that message does. `RAPPORT_WRITE_MSG_FIXTURES=1` writes them again.
+#[test]
+fn the_committed_msg_fixtures_read_as_their_message() {
+    let dir = rapport_tests::root().join("tests/fixtures/msg");
+    let raw = std::fs::read(&corpus_files()[0]).unwrap();
+    if std::env::var_os("RAPPORT_WRITE_MSG_FIXTURES").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        MsgFile::from_eml(&raw, true).write(&dir.join("received.msg"));
+        MsgFile::from_eml(&raw, false).write(&dir.join("sent.msg"));
+    }
+    let eml = envelope(&raw);
+    for name in ["received.msg", "sent.msg"] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(kept(&envelope(&bytes)), kept(&eml), "{name}");
+    }
+}
