@@ -145,10 +145,16 @@ async fn timed<T>(
 }
 
 fn tls_connector(account: &Account) -> Result<TlsConnector> {
+    tls_connector_with(account.ca_file.as_deref())
+}
+
+/// A TLS client trusting the public roots and, when given, the CAs in `ca_file` (PEM).
+pub(crate) fn tls_connector_with(ca_file: Option<&std::path::Path>) -> Result<TlsConnector> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(ca) = &account.ca_file {
-        let certs = CertificateDer::pem_file_iter(ca)
+    if let Some(ca) = ca_file {
+        let ca = ca.to_path_buf();
+        let certs = CertificateDer::pem_file_iter(&ca)
             .map_err(|e| Error::Config {
                 path: ca.clone(),
                 detail: format!("cannot read the CA file: {e}"),
@@ -230,7 +236,7 @@ impl ImapSession {
         let host = account.host.clone();
         let tcp = tokio::time::timeout(
             CONNECT_TIMEOUT,
-            TcpStream::connect((host.as_str(), account.port())),
+            crate::sync::net::connect_tcp(&host, account.port()),
         )
         .await
         .map_err(|_| {

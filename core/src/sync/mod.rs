@@ -2,4 +2,5 @@
 //! keep no state of their own (the syncer stores it with the mail, in one transaction).
 
 pub mod imap;
+pub mod net;
 pub mod pop3;

@@ -13,7 +13,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 use crate::config::{Account, AuthKind, Security};
 use crate::error::{Error, Result};
@@ -926,7 +925,7 @@ impl Pop3Session {
         account.validate()?;
         let host = account.host.clone();
         let port = account.port();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, crate::sync::net::connect_tcp(&host, port))
             .await
             .map_err(|_| network(&host, format!("connecting to port {port} timed out")))?
             .map_err(|e| network(&host, format!("cannot connect to port {port}: {e}")))?;
