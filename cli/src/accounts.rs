@@ -21,12 +21,16 @@ use crate::stop::StopSignals;
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
-    /// Add an IMAP account, a POP3 one with --pop3, or an Outlook data file with --pst
-    /// (well-known providers are filled in from --email)
+    /// Add an IMAP account, a POP3 one with --pop3, or an Outlook data file with --pst (the
+    /// server is found from --email: built-in providers, the provider's autoconfig file, or the
+    /// usual names)
     #[command(
-        after_help = "Examples:\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW\n  rapport account add home --pop3 --email me@isp.example --host pop.isp.example --password-command 'pass show mail/isp'\n  rapport account add outlook --pst ~/Documents/Outlook\\ Files/me@isp.example.pst --email me@isp.example\n\nPOP3 accounts are read without deleting or marking anything: each poll (`rapport sync`, or\n`rapport watch` every --poll seconds) stores the headers of the messages it has not seen. POP3\nshows neither the mail you sent nor mail your own client deleted from the server before a\npoll; where the provider offers IMAP, an IMAP account sees both.\n\nA --pst account is an Outlook data file (where classic Outlook keeps POP3 mail, Sent Items\nincluded): `rapport sync` reads what is new in it, and `rapport watch` re-reads it whenever it\nchanges and can be opened. Outlook locks the data file it has open, so new mail arrives after\nOutlook closes; point the account at a copy to read it while Outlook runs."
+        after_help = "Examples:\n  rapport account add home --email me@isp.example --password-command 'pass show mail/isp'\n  rapport account add work --email me@fastmail.com --password-command 'pass show mail/fastmail'\n  rapport account add gmail --email me@gmail.com --oauth2-command 'oauth2-token gmail'\n  rapport account add office --email me@corp.example --provider office365 --oauth2-command 'get-token'\n  rapport account add local --host 127.0.0.1 --port 143 --security none --user alice --password-env PW\n  rapport account add home --pop3 --email me@isp.example --host pop.isp.example --password-command 'pass show mail/isp'\n  rapport account add outlook --pst ~/Documents/Outlook\\ Files/me@isp.example.pst --email me@isp.example\n\nPOP3 accounts are read without deleting or marking anything: each poll (`rapport sync`, or\n`rapport watch` every --poll seconds) stores the headers of the messages it has not seen. POP3\nshows neither the mail you sent nor mail your own client deleted from the server before a\npoll; where the provider offers IMAP, an IMAP account sees both.\n\nA --pst account is an Outlook data file (where classic Outlook keeps POP3 mail, Sent Items\nincluded): `rapport sync` reads what is new in it, and `rapport watch` re-reads it whenever it\nchanges and can be opened. Outlook locks the data file it has open, so new mail arrives after\nOutlook closes; point the account at a copy to read it while Outlook runs.\n\nFinding the server: with --email and no --host, well-known providers (Gmail, iCloud, Yahoo,\nOutlook.com, Fastmail) are built in; for other domains Rapport asks the domain itself, as\nThunderbird does: https://autoconfig.DOMAIN/mail/config-v1.1.xml, then\nhttps://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml, then both over http (a file read\nover http may only name servers under DOMAIN), then it tries imap.DOMAIN and mail.DOMAIN on 993\n(TLS) and 143 (STARTTLS), then pop.DOMAIN and mail.DOMAIN on 995 and 110 (STLS); IMAP is\npreferred. It logs in with the user name the autoconfig file gives, then the whole address,\nthen the part before @, and saves the first that works. Nothing is sent anywhere but to your\nown mail domain: Thunderbird's central database (autoconfig.thunderbird.net) is never asked.\nWithout a password source nothing can be verified: the server found is shown, not saved.\nNames under .localhost always mean this machine (RFC 6761)."
     )]
     Add(Box<AddArgs>),
+    /// Add the IMAP and POP3 accounts of another mail program (Thunderbird)
+    #[command(subcommand)]
+    Import(ImportFrom),
     /// List accounts (secrets are never shown)
     List,
     /// Remove an account from the configuration (its mail stays in the database)
@@ -88,6 +92,35 @@ pub struct AddArgs {
     /// Replace an existing account of the same name
     #[arg(long)]
     pub replace: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportFrom {
+    /// A Thunderbird profile's IMAP and POP3 accounts: servers, ports, encryption, user names
+    /// and addresses (never its passwords: logins.json is not opened)
+    #[command(
+        after_help = "Examples:\n  rapport account import thunderbird --dry-run\n  rapport account import thunderbird ~/.thunderbird/abcd1234.default-release --password-command 'pass show mail/{name}'\n  rapport account import thunderbird work-profile --json\n\nWithout PROFILE, the profile Thunderbird starts with: from ~/.thunderbird/profiles.ini (also\nthe snap's and the flatpak's), else a *.default-release directory. PROFILE is a profile\ndirectory or a profile's name in profiles.ini. Local Folders, news and feed accounts are\nskipped with a note, and so are servers already configured here. New accounts are named after\nThunderbird's account names (made unique). Thunderbird's passwords are never read: give a\nsource with --password-command or --password-env ({name} in the command is replaced by the\nnew account's name), or add one per account later in the accounts file."
+    )]
+    Thunderbird(ThunderbirdArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ThunderbirdArgs {
+    /// The profile directory, or a profile's name in profiles.ini [default: Thunderbird's default
+    /// profile]
+    pub profile: Option<String>,
+    /// Show what would be added without saving anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A command printing each account's password ({name}: the new account's name)
+    #[arg(long, value_name = "COMMAND")]
+    pub password_command: Option<String>,
+    /// An environment variable holding the password (for every imported account)
+    #[arg(long, value_name = "VAR", conflicts_with = "password_command")]
+    pub password_env: Option<String>,
+    /// Extra trusted certificate authorities (PEM), for a private CA
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -152,6 +185,9 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
     let path = config_path(ctx);
     match cmd {
         AccountCommand::Add(args) => add(ctx, &path, *args),
+        AccountCommand::Import(ImportFrom::Thunderbird(args)) => {
+            import_thunderbird(ctx, &path, args)
+        }
         AccountCommand::List => {
             let config = load(ctx)?;
             if ctx.json {
@@ -187,8 +223,10 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                         "-".into()
                     } else if a.password_env.is_some() {
                         "environment".into()
-                    } else {
+                    } else if a.password_command.is_some() || a.oauth2_token_command.is_some() {
                         "command".into()
+                    } else {
+                        "none (add one)".into()
                     },
                 ]);
             }
@@ -257,7 +295,7 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             args.name
         );
     }
-    let (account, preset) = AccountSpec {
+    let mut spec = AccountSpec {
         name: args.name.clone(),
         kind: if args.pst.is_some() {
             AccountKind::Pst
@@ -286,14 +324,57 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             only: Vec::new(),
         },
         path: args.pst.clone(),
-    }
-    .build()?;
+    };
+    // No server given and none built in: ask the address's domain.
+    let discovery = match &spec.email {
+        Some(email)
+            if spec.kind != AccountKind::Pst
+                && spec.host.as_deref().is_none_or(|h| h.trim().is_empty())
+                && !spec.office365
+                && rapport_core::config::preset_for(email).is_none() =>
+        {
+            let email = email.clone();
+            match discover_server(ctx, &spec, &email, args.pop3)? {
+                Some(discovery) => {
+                    let found = &discovery.found;
+                    spec.kind = found.kind;
+                    spec.host = Some(found.host.clone());
+                    spec.port = Some(found.port);
+                    spec.security = Some(found.security);
+                    spec.user = Some(found.user.clone());
+                    Some(discovery)
+                }
+                None => return Ok(ExitCode::from(1)),
+            }
+        }
+        _ => None,
+    };
+    let (account, preset) = spec.build()?;
     config.accounts.retain(|a| a.name != account.name);
     config.accounts.push(account.clone());
     config.save(path)?;
     if ctx.json {
-        fmt::json(&account)?;
+        let mut value = serde_json::to_value(&account)?;
+        if let (Some(d), Some(map)) = (&discovery, value.as_object_mut()) {
+            map.insert("discovery".into(), serde_json::to_value(d)?);
+        }
+        fmt::json(&value)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(d) = &discovery {
+        eprintln!(
+            "Found {} {}:{} ({}) through {}; logged in with the {} as the user name.",
+            d.found.kind.as_str().to_ascii_uppercase(),
+            d.found.host,
+            d.found.port,
+            d.found.security.as_str(),
+            if d.found.source == "guess" {
+                "the usual names".to_string()
+            } else {
+                format!("the autoconfig file {}", d.found.source)
+            },
+            d.found.user_form
+        );
     }
     match &account.path {
         Some(file) => eprintln!(
@@ -324,6 +405,223 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         "Next: rapport account test {0}   then   rapport sync {0}",
         account.name
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs discovery for `account add`: progress on stderr (unless --quiet). `None` when the
+/// server was found but, without a secret, nothing could be verified (already reported).
+fn discover_server(
+    ctx: &Ctx,
+    spec: &AccountSpec,
+    email: &str,
+    pop3_only: bool,
+) -> anyhow::Result<Option<rapport_core::discover::Discovery>> {
+    use rapport_core::config::AuthKind;
+    let auth = if spec.oauth2_token_command.is_some() {
+        AuthKind::Xoauth2
+    } else {
+        AuthKind::Password
+    };
+    let has_source = spec.password_command.is_some()
+        || spec.password_env.is_some()
+        || spec.oauth2_token_command.is_some();
+    let secret = if has_source {
+        // The secret's source, as the account will have it.
+        let probe = Account {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            email: email.to_string(),
+            host: String::new(),
+            port: None,
+            security: Security::default(),
+            user: String::new(),
+            auth,
+            password_command: spec.password_command.clone(),
+            password_env: spec.password_env.clone(),
+            oauth2_token_command: spec.oauth2_token_command.clone(),
+            ca_file: None,
+            insecure: false,
+            folders: FolderPolicy::default(),
+            path: None,
+        };
+        Some(probe.secret()?)
+    } else {
+        None
+    };
+    let request = rapport_core::discover::Request {
+        email: email.to_string(),
+        kind: pop3_only.then_some(AccountKind::Pop3),
+        user: spec.user.clone(),
+        auth,
+        secret,
+        ca_file: spec.ca_file.clone(),
+        timeout: Duration::ZERO,
+    };
+    let quiet = ctx.quiet;
+    let progress = move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let rt = runtime()?;
+    let discovery = rt.block_on(rapport_core::discover::discover(&request, &progress))?;
+    if discovery.found.verified {
+        return Ok(Some(discovery));
+    }
+    let f = &discovery.found;
+    if ctx.json {
+        let mut value = serde_json::to_value(&discovery)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("saved".into(), serde_json::Value::Bool(false));
+        }
+        fmt::json(&value)?;
+    }
+    eprintln!(
+        "Found {} {}:{} ({}) through {}, but without a password source Rapport cannot log in to check the user name ({} is a guess, not verified). Nothing was saved. Add the account with one:\n  rapport account add {} --email {email} --password-command '…'   (or --password-env VAR)",
+        f.kind.as_str().to_ascii_uppercase(),
+        f.host,
+        f.port,
+        f.security.as_str(),
+        if f.source == "guess" {
+            "the usual names"
+        } else {
+            f.source.as_str()
+        },
+        f.user_form,
+        spec.name
+    );
+    Ok(None)
+}
+
+fn home_dir() -> anyhow::Result<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .context("neither HOME nor USERPROFILE is set: pass the profile directory")
+}
+
+fn import_thunderbird(ctx: &Ctx, path: &Path, args: ThunderbirdArgs) -> anyhow::Result<ExitCode> {
+    use rapport_core::thunderbird_profile as tb;
+    let profile = match &args.profile {
+        Some(p) if Path::new(p).is_dir() => PathBuf::from(p),
+        Some(p)
+            if p.contains(std::path::MAIN_SEPARATOR) || p.contains('/') || p.starts_with('.') =>
+        {
+            bail!(
+                "{p} is not a directory: pass a Thunderbird profile directory (it holds prefs.js) or a profile's name"
+            )
+        }
+        Some(name) => tb::find_profile(&home_dir()?, Some(name))?,
+        None => tb::find_profile(&home_dir()?, None)?,
+    };
+    let (found, mut skipped) = tb::read_profile(&profile)?;
+    let mut config = load(ctx)?;
+    let mut taken: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
+    let mut added = Vec::new();
+    for t in found {
+        if let Some(same) = config.accounts.iter().find(|a| {
+            a.kind == t.kind
+                && a.host.eq_ignore_ascii_case(&t.host)
+                && a.port() == t.port
+                && a.user == t.user
+        }) {
+            skipped.push(tb::SkippedAccount {
+                key: t.key,
+                name: t.name,
+                reason: format!("already configured as '{}'", same.name),
+            });
+            continue;
+        }
+        let name = tb::account_name(&t.name, &taken);
+        let account = Account {
+            name: name.clone(),
+            kind: t.kind,
+            email: t.email.clone().unwrap_or_else(|| {
+                if t.name.contains('@') {
+                    t.name.clone()
+                } else {
+                    String::new()
+                }
+            }),
+            host: t.host.clone(),
+            port: Some(t.port),
+            security: t.security,
+            user: t.user.clone(),
+            auth: t.auth,
+            password_command: match t.auth {
+                rapport_core::config::AuthKind::Password => args
+                    .password_command
+                    .as_ref()
+                    .map(|c| c.replace("{name}", &name)),
+                rapport_core::config::AuthKind::Xoauth2 => None,
+            },
+            password_env: match t.auth {
+                rapport_core::config::AuthKind::Password => args.password_env.clone(),
+                rapport_core::config::AuthKind::Xoauth2 => None,
+            },
+            oauth2_token_command: None,
+            ca_file: args.ca_file.clone(),
+            insecure: false,
+            folders: FolderPolicy::default(),
+            path: None,
+        };
+        if let Err(e) = account.validate_settings() {
+            skipped.push(tb::SkippedAccount {
+                key: t.key,
+                name: t.name,
+                reason: e.to_string(),
+            });
+            continue;
+        }
+        taken.push(name);
+        added.push(account);
+    }
+    if !args.dry_run && !added.is_empty() {
+        config.accounts.extend(added.iter().cloned());
+        config.save(path)?;
+    }
+    if ctx.json {
+        fmt::json(&serde_json::json!({
+            "profile": profile,
+            "dry_run": args.dry_run,
+            "added": added,
+            "skipped": skipped,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if args.dry_run { "Would add" } else { "Added" };
+    eprintln!("Thunderbird profile {}:", profile.display());
+    for a in &added {
+        eprintln!(
+            "  {verb} {} ({} {} user {}, {})",
+            a.name,
+            a.kind.as_str().to_ascii_uppercase(),
+            a.location(),
+            a.user,
+            a.security.as_str()
+        );
+    }
+    for s in &skipped {
+        eprintln!("  Skipped {} ({}): {}", s.name, s.key, s.reason);
+    }
+    if added.is_empty() {
+        eprintln!("  No IMAP or POP3 account to add.");
+    } else if !args.dry_run {
+        eprintln!("Saved to {}.", path.display());
+        let without: Vec<&str> = added
+            .iter()
+            .filter(|a| a.validate_secret_source().is_err())
+            .map(|a| a.name.as_str())
+            .collect();
+        if !without.is_empty() {
+            eprintln!(
+                "Thunderbird's passwords are not read. Give {} a password source: set password_command (or password_env; oauth2_token_command for OAuth2) in {} (or `rapport account remove NAME` and import again with --password-command).",
+                without.join(", "),
+                path.display()
+            );
+        }
+        eprintln!("Next: rapport account test NAME   then   rapport sync");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

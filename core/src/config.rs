@@ -191,16 +191,25 @@ impl Account {
         }
     }
 
-    /// Whether `host` is this machine (plaintext is allowed there).
+    /// Whether `host` is this machine (plaintext is allowed there): a loopback address, or
+    /// `localhost` and the names under it, which Rapport always resolves to loopback (RFC 6761).
     pub fn is_loopback(&self) -> bool {
         matches!(
             self.host.trim_start_matches('[').trim_end_matches(']'),
-            "127.0.0.1" | "localhost" | "::1"
+            "127.0.0.1" | "::1"
         ) || self.host.starts_with("127.")
+            || crate::sync::net::is_localhost_name(&self.host)
     }
 
     /// Checks the account is complete and safe to use.
     pub fn validate(&self) -> Result<()> {
+        self.validate_settings()?;
+        self.validate_secret_source()
+    }
+
+    /// Checks everything but where the secret comes from (an account imported from another
+    /// program, whose password Rapport does not read, is saved without one).
+    pub fn validate_settings(&self) -> Result<()> {
         let bad = |what: String| Error::InvalidInput(format!("account '{}': {what}", self.name));
         if self.name.trim().is_empty() || self.name.contains(char::is_whitespace) {
             return Err(Error::InvalidInput(
@@ -225,6 +234,15 @@ impl Account {
                 "refusing an unencrypted connection to {}: use security \"tls\" or \"starttls\" (or --insecure if you really mean it)",
                 self.host
             )));
+        }
+        Ok(())
+    }
+
+    /// Checks the account names where its password or token comes from.
+    pub fn validate_secret_source(&self) -> Result<()> {
+        let bad = |what: String| Error::InvalidInput(format!("account '{}': {what}", self.name));
+        if self.kind == AccountKind::Pst {
+            return Ok(());
         }
         match self.auth {
             AuthKind::Password

@@ -47,6 +47,9 @@ pub enum Error {
     #[error("the server {host} does not support {what}")]
     Unsupported { host: String, what: String },
 
+    #[error("no mail server found for {domain}: {detail}")]
+    NoServerFound { domain: String, detail: String },
+
     #[error("cancelled")]
     Cancelled,
 
@@ -98,7 +101,7 @@ impl std::fmt::Display for ErrorCode {
 impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::NotFound { .. } | Error::NoServerFound { .. } => ErrorCode::NotFound,
             Error::InvalidInput(_) => ErrorCode::InvalidInput,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorCode::NotFound

@@ -18,6 +18,7 @@
 
 pub mod choice;
 pub mod config;
+pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod export;
@@ -35,6 +36,7 @@ pub mod sync;
 pub mod syncer;
 pub mod text;
 pub mod thread;
+pub mod thunderbird_profile;
 pub mod time;
 
 pub use engine::{Captured, Engine, PreparedWindow, SentRecord, WindowOutcome};

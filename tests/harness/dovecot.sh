@@ -10,7 +10,8 @@
 #   tests/harness/dovecot.sh restart           new processes on the same configuration and mail
 #
 # Environment: DV_DIR (state, default ${TMPDIR:-/tmp}/rapport-dovecot), DV_IMAP_PORT,
-# DV_IMAPS_PORT, DV_POP3_PORT, DV_POP3S_PORT (unset: free ports). `start` prints the ports and
+# DV_IMAPS_PORT, DV_POP3_PORT, DV_POP3S_PORT (unset: free ports), DV_TLS_NAMES (more names for
+# the certificate, e.g. DNS:*.example.localhost). `start` prints the ports and
 # writes them to $DV_DIR/env (shell syntax); the CA is $DV_DIR/tls/ca.pem; alice's maildir is
 # $DV_DIR/home/alice/Maildir. Only processes of this instance are ever signalled, by PID.
 set -uo pipefail
@@ -45,7 +46,7 @@ make_tls() { # a CA and a leaf for localhost and 127.0.0.1 signed by it (rustls 
     -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null &&
     openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$t/key.pem" -out "$t/leaf.csr" 2>/dev/null &&
     printf '%s\n' basicConstraints=CA:FALSE keyUsage=digitalSignature,keyEncipherment \
-      extendedKeyUsage=serverAuth subjectAltName=DNS:localhost,IP:127.0.0.1 >"$t/leaf.ext" &&
+      extendedKeyUsage=serverAuth "subjectAltName=DNS:localhost,IP:127.0.0.1${DV_TLS_NAMES:+,$DV_TLS_NAMES}" >"$t/leaf.ext" &&
     openssl x509 -req -in "$t/leaf.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
       -days 2 -extfile "$t/leaf.ext" -out "$t/cert.pem" 2>/dev/null
 }
