@@ -15,7 +15,9 @@
 #   2. new mail: plain, moved by filters into Projects and into Trash, two copies with one
 #      Message-ID; the test driver replies to Bob through a loopback SMTP sink (outbound);
 #   3. 40 larger messages while the host is killed mid-run (nothing lost); the driver opens Bob's
-#      message and the extension's badge must show Bob's message count from the database.
+#      message and the extension's badge must show Bob's message count from the database;
+#   5. an IMAP account added beside the POP3 one: the profile Thunderbird writes back is read by
+#      `rapport account import thunderbird` (both accounts, no password) and both log in.
 # Then the same mailbox read over IMAP (`rapport sync`, or `rapport import` of the server's
 # files when sync is not available) must add no message.
 #
@@ -405,6 +407,65 @@ ext_errors() {
   tb_log | grep -a -E 'moz-extension://.*[Ee]rror|rapport: [a-z -]+ failed:|rapport: could not' | sort -u | head -n 5
 }
 check "console: no error from the extension's scripts in any session" eval '[ -z "$(ext_errors)" ] || { ext_errors; false; }'
+
+# ================= session 5: an IMAP account too; `rapport account import thunderbird` ===========
+# The IMAP account is added to prefs.js between sessions (as a user or an admin would); Thunderbird
+# reads it, sets the account up and writes prefs.js back in its own form at exit. That profile,
+# with its POP3 account from the sessions above and this IMAP one, is what the import reads.
+export E2E_IMAP_PW=alice-pw
+rm -f "$PROFILE/extensions/$EXT_ID.xpi" # the extension's part is over: keep this session quiet
+cat >>"$PROFILE/prefs.js" <<EOF
+user_pref("mail.accountmanager.accounts", "account1,account2,account3");
+user_pref("mail.account.account3.identities", "id2");
+user_pref("mail.account.account3.server", "server3");
+user_pref("mail.identity.id2.fullName", "Alice");
+user_pref("mail.identity.id2.useremail", "alice.imap@example.test");
+user_pref("mail.identity.id2.valid", true);
+user_pref("mail.server.server3.type", "imap");
+user_pref("mail.server.server3.hostname", "127.0.0.1");
+user_pref("mail.server.server3.port", $IMAP_PORT);
+user_pref("mail.server.server3.userName", "alice");
+user_pref("mail.server.server3.name", "Alice IMAP");
+user_pref("mail.server.server3.socketType", 0);
+user_pref("mail.server.server3.authMethod", 3);
+user_pref("mail.server.server3.check_new_mail", false);
+EOF
+LD_LIBRARY_PATH=$TB_DIR TB_DIR=$TB_DIR python3 "$HERE/nss_login.py" "$PROFILE" imap://127.0.0.1 alice alice-pw ||
+  bad "storing the IMAP password failed"
+start_tb 5
+imap_set_up() { [ -d "$PROFILE/ImapMail" ]; }
+wait_until "Thunderbird set up the IMAP account" 60 imap_set_up
+sleep 3
+stop_tb
+check "profile: Thunderbird wrote prefs.js back with the IMAP account it set up (its directory-rel pref)" \
+  grep -q '^user_pref("mail.server.server3.directory-rel", ' "$PROFILE/prefs.js"
+IMPORTED=$RUN/imported.toml
+RAPPORT_CONFIG=$IMPORTED R --json account import thunderbird "$PROFILE" --password-env E2E_IMAP_PW >"$RUN/import.json" 2>"$RUN/import.err"
+import_rc=$?
+check "import thunderbird: succeeds on the profile Thunderbird wrote" eval '[ "$import_rc" = 0 ] || cat "$RUN/import.err" "$RUN/import.json"'
+imported_accounts() {
+  jget 'sorted((a["kind"], a["host"], a["port"], a["security"], a["user"], a["email"]) for a in d["added"])' <"$RUN/import.json"
+}
+want_accounts="[[\"imap\", \"127.0.0.1\", $IMAP_PORT, \"none\", \"alice\", \"alice.imap@example.test\"], [\"pop3\", \"127.0.0.1\", $POP3_PORT, \"none\", \"alice\", \"alice@example.test\"]]"
+check "import thunderbird: its IMAP and POP3 accounts, with servers, ports, encryption, users and addresses" \
+  eval '[ "$(imported_accounts)" = "$want_accounts" ] || { echo "  got: $(imported_accounts)"; false; }'
+check "import thunderbird: Local Folders skipped with a note" \
+  [ "$(jget '[s["reason"] for s in d["skipped"]]' <"$RUN/import.json")" = '["Local Folders (no server)"]' ]
+check "import thunderbird: never reads Thunderbird's passwords (none in the accounts file or the output)" \
+  eval '! grep -q alice-pw "$IMPORTED" "$RUN/import.json" "$RUN/import.err" && grep -q "password_env = \"E2E_IMAP_PW\"" "$IMPORTED"'
+IMAP_NAME=$(jget '[a["name"] for a in d["added"] if a["kind"] == "imap"][0]' <"$RUN/import.json")
+POP3_NAME=$(jget '[a["name"] for a in d["added"] if a["kind"] == "pop3"][0]' <"$RUN/import.json")
+check "import thunderbird: the imported IMAP account ($IMAP_NAME) logs in" env RAPPORT_CONFIG="$IMPORTED" "$RAPPORT" account test "$IMAP_NAME"
+check "import thunderbird: the imported POP3 account ($POP3_NAME) logs in" env RAPPORT_CONFIG="$IMPORTED" "$RAPPORT" account test "$POP3_NAME"
+RAPPORT_CONFIG=$IMPORTED R --json account import thunderbird "$PROFILE" >"$RUN/import2.json" 2>&1
+check "import thunderbird: importing again adds nothing (both already configured)" \
+  [ "$(jget '[len(d["added"]), sum("already configured" in s["reason"] for s in d["skipped"])]' <"$RUN/import2.json")" = "[0, 2]" ]
+# Without PROFILE: the default profile of ~/.thunderbird/profiles.ini (this run's own HOME).
+mkdir -p "$HOME/.thunderbird"
+printf '[Profile0]\nName=e2e\nIsRelative=0\nPath=%s\nDefault=1\n' "$PROFILE" >"$HOME/.thunderbird/profiles.ini"
+RAPPORT_CONFIG=$RUN/dry.toml R --json account import thunderbird --dry-run >"$RUN/import-dry.json" 2>&1
+check "import thunderbird: without PROFILE, profiles.ini's default profile; --dry-run saves nothing" \
+  eval '[ "$(jget "[d[\"profile\"], len(d[\"added\"])]" <"$RUN/import-dry.json")" = "[\"$PROFILE\", 2]" ] && [ ! -e "$RUN/dry.toml" ]'
 
 # ---- uninstall ------------------------------------------------------------------------------
 R install thunderbird --uninstall >/dev/null 2>&1

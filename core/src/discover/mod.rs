@@ -440,10 +440,9 @@ async fn try_candidates(
             // count more failed logins against the account.
             let tried = forms.iter().map(|(_, f)| *f).collect::<Vec<_>>().join(", ");
             return Err(Error::Auth {
-                account: c.host.clone(),
+                account: c.label(),
                 detail: format!(
-                    "{} answered but refused the password with every user name tried ({tried}); check the password, or pass --user",
-                    c.label()
+                    "the server refused the password with every user name tried ({tried}); check the password, or pass --user"
                 ),
             });
         }
