@@ -153,7 +153,8 @@ pub enum Command {
     /// Counts: messages, threads, contacts, addresses, sources
     Stats,
 
-    /// IMAP, POP3 and Outlook data file (PST) accounts: add, list, remove, test
+    /// IMAP, POP3 and Outlook data file (PST) accounts: add (the server found from the
+    /// address), import from Thunderbird, list, remove, test
     #[command(subcommand)]
     Account(accounts::AccountCommand),
 
