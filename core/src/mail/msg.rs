@@ -53,8 +53,10 @@ const DISPLAY_NAME: u16 = 0x3001;
 const ADDRTYPE: u16 = 0x3002;
 const EMAIL_ADDRESS: u16 = 0x3003;
 const SMTP_ADDRESS: u16 = 0x39FE;
-const MESSAGE_CODEPAGE: u16 = 0x3FFD;
-const INTERNET_CPID: u16 = 0x3FDE;
+pub(crate) const MESSAGE_CODEPAGE: u16 = 0x3FFD;
+pub(crate) const INTERNET_CPID: u16 = 0x3FDE;
+/// PR_MESSAGE_CLASS: what kind of item (mail, contact, appointment) an Outlook item is.
+pub(crate) const MESSAGE_CLASS: u16 = 0x001A;
 const SENDER_SMTP_ADDRESS: u16 = 0x5D01;
 const SENT_REPRESENTING_SMTP_ADDRESS: u16 = 0x5D02;
 
@@ -236,10 +238,12 @@ impl Storage {
         self.fixed(id, PT_INTEGER32)
             .map(|v| i32::from_le_bytes([v[0], v[1], v[2], v[3]]))
     }
+}
 
+impl Properties for Storage {
     /// A string property, decoded: UTF-16LE, or 8-bit in the message's code page. Trailing
     /// NULs (which some writers count in the stream) are dropped; empty strings are absent.
-    fn text_in(&self, id: u16, code_page: Option<u32>) -> Option<String> {
+    fn text(&self, id: u16) -> Option<String> {
         let (kind, bytes) = self
             .variable
             .iter()
@@ -253,14 +257,8 @@ impl Storage {
                 .collect();
             present(String::from_utf16_lossy(&units))
         } else {
-            present(decode_code_page(bytes, code_page))
+            present(decode_code_page(bytes, self.code_page))
         }
-    }
-}
-
-impl Properties for Storage {
-    fn text(&self, id: u16) -> Option<String> {
-        self.text_in(id, self.code_page)
     }
 
     fn integer(&self, id: u16) -> Option<i32> {
@@ -278,6 +276,23 @@ impl Properties for Storage {
             .map(|(_, _, v)| v.clone())
     }
 }
+
+/// Every property a message's header section is made from, and its class: what an Outlook
+/// data file's reader decodes of each item (the rest is never decoded).
+pub(crate) const MESSAGE_PROPERTIES: [u16; 24] = {
+    let mut all = [0u16; 24];
+    let mut i = 0;
+    while i < WANTED.len() {
+        all[i] = WANTED[i];
+        i += 1;
+    }
+    all[19] = CLIENT_SUBMIT_TIME;
+    all[20] = MESSAGE_DELIVERY_TIME;
+    all[21] = MESSAGE_CODEPAGE;
+    all[22] = INTERNET_CPID;
+    all[23] = MESSAGE_CLASS;
+    all
+};
 
 /// Every property read from a variable-size stream (others are not read at all).
 const WANTED: [u16; 19] = [

@@ -20,7 +20,9 @@ use outlook_pst::messaging::store::{AnsiStore, Store, UnicodeStore};
 use outlook_pst::ndb::node_id::NodeId;
 use outlook_pst::{AnsiPstFile, UnicodePstFile};
 
-use super::msg::{self, MsgError, Properties};
+use super::msg::{
+    self, INTERNET_CPID, MESSAGE_CLASS, MESSAGE_CODEPAGE, MESSAGE_PROPERTIES, MsgError, Properties,
+};
 use crate::source::FolderRole;
 
 /// The first bytes of every PST and OST file (`dwMagic`).
@@ -29,16 +31,6 @@ pub const PST_SIGNATURE: &[u8; 4] = b"!BDN";
 /// Folders deeper than this are not entered (real stores are a few levels deep; a damaged
 /// hierarchy must not recurse without end).
 const MAX_FOLDER_DEPTH: usize = 64;
-
-/// The message properties read (every other property is not decoded).
-const MESSAGE_PROPERTIES: [u16; 22] = [
-    0x001A, // PR_MESSAGE_CLASS
-    0x0037, 0x0039, 0x0042, 0x0064, 0x0065, 0x0070, 0x0071, 0x007D, 0x0C1A, 0x0C1E, 0x0C1F, 0x0E06,
-    0x1035, 0x1039, 0x1042, 0x3FDE, 0x3FFD, 0x5D01, 0x5D02, 0x0E07, 0x0E1B,
-];
-const MESSAGE_CLASS: u16 = 0x001A;
-const MESSAGE_CODEPAGE: u16 = 0x3FFD;
-const INTERNET_CPID: u16 = 0x3FDE;
 
 /// Why an Outlook data file could not be read at all.
 #[derive(Debug, thiserror::Error)]

@@ -108,6 +108,22 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
 }
 
+/// The external ids a source's folder already has stored (for sources whose record of what was
+/// seen is the store itself: POP3's UIDLs, a PST's node ids).
+pub(crate) async fn stored_external_ids(
+    engine: &Arc<Engine>,
+    kind: crate::source::SourceKind,
+    account: &str,
+    folder: &str,
+) -> Result<std::collections::HashSet<String>> {
+    let (account, folder) = (account.to_string(), folder.to_string());
+    let sources = blocking(engine, move |e| {
+        e.with_store(|s| s.folder_sources(kind, &account, &folder, ""))
+    })
+    .await?;
+    Ok(sources.into_iter().map(|(id, _)| id).collect())
+}
+
 /// Pulls every folder of a source once (or those `options` names), then settles aggregates.
 /// A network, TLS or authentication error ends the pull; any other error ends only its folder,
 /// which is reported with the error and recorded on its sync state.

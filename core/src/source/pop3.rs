@@ -21,7 +21,7 @@ use super::{
 use crate::config::Account;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::source::pipeline::blocking;
+use crate::source::pipeline::stored_external_ids;
 use crate::sync::pop3::Pop3Session;
 
 /// The one folder of a POP3 mailbox.
@@ -111,14 +111,13 @@ impl PullSource for Pop3Source<'_> {
         saved: Option<&Cursor>,
     ) -> Result<FolderPlan> {
         let listed = self.session.uidl().await?;
-        let (account, name) = (self.account.name.clone(), folder.name.clone());
-        let seen: HashSet<String> = blocking(&self.engine, move |e| {
-            e.with_store(|s| s.folder_sources(SourceKind::Pop3, &account, &name, ""))
-        })
-        .await?
-        .into_iter()
-        .map(|(uidl, _)| uidl)
-        .collect();
+        let seen = stored_external_ids(
+            &self.engine,
+            SourceKind::Pop3,
+            &self.account.name,
+            &folder.name,
+        )
+        .await?;
         self.on_server = listed.len() as u64;
         self.handed_over = 0;
         self.pending = unseen(listed, &seen);

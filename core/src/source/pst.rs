@@ -18,7 +18,7 @@ use super::{
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::mail::pst::{self, PstError, PstItem};
-use crate::source::pipeline::blocking;
+use crate::source::pipeline::stored_external_ids;
 
 /// The name Outlook shows for the top of a data file's folders (which rarely holds mail).
 pub const TOP_FOLDER: &str = "Top of Personal Folders";
@@ -132,14 +132,12 @@ impl PullSource for PstSource {
         folder: &RemoteFolder,
         saved: Option<&Cursor>,
     ) -> Result<FolderPlan> {
-        let (account, name) = (self.account.clone(), folder.name.clone());
-        let seen: HashSet<u32> = blocking(&self.engine, move |e| {
-            e.with_store(|s| s.folder_sources(SourceKind::Pst, &account, &name, ""))
-        })
-        .await?
-        .into_iter()
-        .filter_map(|(node, _)| node.parse().ok())
-        .collect();
+        let seen: HashSet<u32> =
+            stored_external_ids(&self.engine, SourceKind::Pst, &self.account, &folder.name)
+                .await?
+                .iter()
+                .filter_map(|node| node.parse().ok())
+                .collect();
         let stored = seen.len() as u64;
         let path_in_file = self
             .paths
