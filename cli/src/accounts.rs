@@ -862,22 +862,29 @@ pub fn watch(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+/// `rapport status --json`: every configured account with its folders' sync state.
+pub fn status_value(ctx: &Ctx, engine: &Engine) -> anyhow::Result<serde_json::Value> {
     let config = load(ctx)?;
+    let states = rapport_core::syncer::folder_states(engine, None)?;
+    let v: Vec<_> = config
+        .accounts
+        .iter()
+        .map(|a| {
+            let folders: Vec<_> = states.iter().filter(|s| s.account == a.name).collect();
+            serde_json::json!({"account": a.name, "host": a.host, "folders": folders})
+        })
+        .collect();
+    Ok(serde_json::Value::Array(v))
+}
+
+pub fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let engine = Engine::open(&ctx.db)?;
-    let states = rapport_core::syncer::folder_states(&engine, None)?;
     if ctx.json {
-        let v: Vec<_> = config
-            .accounts
-            .iter()
-            .map(|a| {
-                let folders: Vec<_> = states.iter().filter(|s| s.account == a.name).collect();
-                serde_json::json!({"account": a.name, "host": a.host, "folders": folders})
-            })
-            .collect();
-        fmt::json(&v)?;
+        fmt::json(&status_value(ctx, &engine)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let config = load(ctx)?;
+    let states = rapport_core::syncer::folder_states(&engine, None)?;
     if config.accounts.is_empty() {
         println!("No accounts. Add one: rapport account add NAME --email you@example.com");
         return Ok(ExitCode::SUCCESS);

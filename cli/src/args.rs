@@ -192,6 +192,16 @@ pub enum Command {
     /// The local HTTPS bridge for the Outlook add-in (127.0.0.1 only)
     Serve(bridge::ServeArgs),
 
+    /// The dashboard in your browser: today's follow-ups, contacts, groups, threads, sources
+    ///
+    /// Serves http://127.0.0.1:PORT (never other interfaces) and opens the browser with a
+    /// one-time login link; the link's token becomes a cookie only that browser holds. Reads
+    /// the database while sync, watch, the mail-client plugins and imports write to it.
+    #[command(
+        after_help = "Examples:\n  rapport ui\n  rapport ui --no-open --port 8080\n  rapport --db work.db ui --port 0 --json   # prints {\"url\", \"port\"}; port 0 = any free port"
+    )]
+    Ui(crate::ui::UiArgs),
+
     /// Install (or with --uninstall remove) a mail-client integration
     #[command(subcommand)]
     Install(InstallTarget),
@@ -254,6 +264,12 @@ pub struct ContactsArgs {
     pub min: i64,
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Skip this many contacts first (to page through a long list)
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Print only how many contacts match (limit and offset ignored)
+    #[arg(long)]
+    pub count: bool,
 }
 
 #[derive(Args, Debug)]

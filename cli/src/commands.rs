@@ -6,10 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use rapport_core::time::{DAY, format_iso, human_age, parse_when};
-use rapport_core::{
-    AwaitingQuery, ContactQuery, ExportFormat, ImportOptions, Policy, RuleAction, ThreadQuery,
-    WaitingOn,
-};
+use rapport_core::{ExportFormat, ImportOptions, Policy, RuleAction, ThreadQuery, WaitingOn};
 
 use crate::args::{
     AwaitingArgs, Cli, Command, ContactArgs, ContactsArgs, GroupCommand, IdentityCommand,
@@ -19,18 +16,9 @@ use crate::context::Ctx;
 use crate::fmt::{self, Table, ago, heading, person, when};
 use crate::import_cmd::run_import;
 use crate::print::{print_awaiting, print_contacts, print_neglected};
+use crate::views;
 
-fn when_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
-    s.as_deref()
-        .map(|v| {
-            parse_when(v, now).ok_or_else(|| {
-                anyhow!("'{v}' is not a date (use 2024-03-01, or a span such as 30d, 2w, 6m, 1y)")
-            })
-        })
-        .transpose()
-}
-
-fn days_arg(s: &str) -> anyhow::Result<Option<i64>> {
+pub(crate) fn days_arg(s: &str) -> anyhow::Result<Option<i64>> {
     if matches!(s, "off" | "none" | "0" | "") {
         return Ok(None);
     }
@@ -56,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         json: cli.json,
         quiet: cli.quiet,
         now,
+        now_fixed: cli.now.is_some(),
     };
     match cli.command {
         Command::Demo => crate::demo::run(&ctx, explicit_db),
@@ -83,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { account } => crate::accounts::audit(&ctx, &account),
         Command::NativeHost(args) => crate::native_host::run(&ctx, args),
         Command::Serve(args) => crate::bridge::serve(&ctx, args),
+        Command::Ui(args) => crate::ui::serve(&ctx, args),
         Command::Install(crate::args::InstallTarget::Thunderbird(args)) => {
             crate::native_host::install(&ctx, args)
         }
@@ -198,26 +188,24 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
 
 fn contacts(ctx: &Ctx, args: ContactsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let q = ContactQuery {
-        sort: args.sort,
-        flow: args.flow,
-        domain: args.domain,
-        group: args.group,
-        since: when_arg(&args.since, ctx.now)?,
-        until: when_arg(&args.until, ctx.now)?,
-        min_messages: args.min,
-        limit: args.limit,
-        offset: 0,
-    };
-    let list = engine.contacts(&q, ctx.now)?;
-    ctx.answer(&list, |list| {
-        print_contacts(list, ctx.now);
-        if list.is_empty() {
-            println!(
-                "No contacts match. (`rapport stats` shows what is stored; `rapport explain ADDRESS` says why someone is not a contact.)"
-            );
+    if ctx.json || args.count {
+        let v = views::contacts(&engine, &args, ctx.now)?;
+        if ctx.json {
+            fmt::json(&v)?;
+        } else {
+            println!("{}", v["count"]);
         }
-    })
+        return ok();
+    }
+    let q = views::contact_query(&args, ctx.now)?;
+    let list = engine.contacts(&q, ctx.now)?;
+    print_contacts(&list, ctx.now);
+    if list.is_empty() {
+        println!(
+            "No contacts match. (`rapport stats` shows what is stored; `rapport explain ADDRESS` says why someone is not a contact.)"
+        );
+    }
+    ok()
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -232,14 +220,17 @@ fn contact(ctx: &Ctx, args: ContactArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &args.group {
         engine.set_group(&args.address, g)?;
     }
-    let d = engine.contact(&args.address, ctx.now)?;
-    let timeline = engine.timeline(&args.address, args.timeline)?;
     if ctx.json {
-        let mut v = serde_json::to_value(&d)?;
-        v["timeline"] = serde_json::to_value(&timeline)?;
-        fmt::json(&v)?;
+        fmt::json(&views::contact(
+            &engine,
+            &args.address,
+            args.timeline,
+            ctx.now,
+        )?)?;
         return ok();
     }
+    let d = engine.contact(&args.address, ctx.now)?;
+    let timeline = engine.timeline(&args.address, args.timeline)?;
     let c = &d.summary;
     println!("{}", heading(&person(&c.name, &c.email)));
     for a in d.addresses.iter().skip(1) {
@@ -321,10 +312,14 @@ fn contact(ctx: &Ctx, args: ContactArgs) -> anyhow::Result<ExitCode> {
 
 fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
+    if ctx.json {
+        fmt::json(&views::threads(&engine, &args, ctx.now)?)?;
+        return ok();
+    }
     let q = ThreadQuery {
         with: args.with,
         waiting: args.waiting,
-        since: when_arg(&args.since, ctx.now)?,
+        since: views::when_arg(&args.since, ctx.now)?,
         limit: args.limit,
     };
     let list = engine.threads(&q, ctx.now)?;
@@ -352,11 +347,11 @@ fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
 
 fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let t = engine.thread(id, ctx.now)?;
     if ctx.json {
-        fmt::json(&t)?;
+        fmt::json(&views::thread(&engine, id, ctx.now)?)?;
         return ok();
     }
+    let t = engine.thread(id, ctx.now)?;
     println!(
         "{}  (#{}, {} messages, {} to {})",
         heading(&t.summary.subject),
@@ -393,16 +388,12 @@ fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
 
 fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let mut q = AwaitingQuery::new(ctx.now);
-    q.who = args.on;
-    q.their_grace_days = args.days;
-    q.max_age_days = args.max_age;
-    q.limit = args.limit;
-    let items = engine.awaiting(&q)?;
     if ctx.json {
-        fmt::json(&items)?;
+        fmt::json(&views::awaiting(&engine, &args, ctx.now)?)?;
         return ok();
     }
+    let q = views::awaiting_query(&args, ctx.now);
+    let items = engine.awaiting(&q)?;
     if q.who != Some(WaitingOn::Them) {
         println!("{}", heading("Waiting on you"));
         print_awaiting(&items, WaitingOn::Me);
@@ -430,6 +421,10 @@ fn awaiting(ctx: &Ctx, args: AwaitingArgs) -> anyhow::Result<ExitCode> {
 
 fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
+    if ctx.json {
+        fmt::json(&views::neglected(&engine, limit, ctx.now)?)?;
+        return ok();
+    }
     let items = engine.neglected(ctx.now, limit)?;
     ctx.answer(&items, |items| {
         print_neglected(items, ctx.now);
@@ -443,6 +438,10 @@ fn neglected(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
 
 fn search(ctx: &Ctx, text: &str, limit: usize) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
+    if ctx.json {
+        fmt::json(&views::search(&engine, text, limit)?)?;
+        return ok();
+    }
     let hits = engine.search(text, limit)?;
     ctx.answer(&hits, |hits| {
         let mut t = Table::new(&["KIND", "WHAT", "WHEN", "DETAIL"])
@@ -599,15 +598,11 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
     if let GroupCommand::Cadence { group, days } = &cmd {
         engine.set_group_cadence(group, days_arg(days)?)?;
     }
-    let groups = engine.groups()?;
     if ctx.json {
-        let v: Vec<_> = groups
-            .iter()
-            .map(|(n, c, s)| serde_json::json!({"group": n, "cadence_days": c, "contacts": s}))
-            .collect();
-        fmt::json(&v)?;
+        fmt::json(&views::groups(&engine)?)?;
         return ok();
     }
+    let groups = engine.groups()?;
     let mut t = Table::new(&["GROUP", "CADENCE", "CONTACTS"]);
     for (n, c, s) in &groups {
         t.row(vec![
@@ -622,11 +617,11 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
 
 fn explain(ctx: &Ctx, address: &str) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let e = engine.explain(address)?;
     if ctx.json {
-        fmt::json(&e)?;
+        fmt::json(&views::explain(&engine, address)?)?;
         return ok();
     }
+    let e = engine.explain(address)?;
     let verdict = if e.is_identity {
         "is one of your addresses"
     } else if e.is_contact {
@@ -659,11 +654,11 @@ fn explain(ctx: &Ctx, address: &str) -> anyhow::Result<ExitCode> {
 
 fn stats(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
-    let s = engine.stats()?;
     if ctx.json {
-        fmt::json(&s)?;
+        fmt::json(&views::stats(&engine)?)?;
         return ok();
     }
+    let s = engine.stats()?;
     println!("{}", heading(&ctx.db.display().to_string()));
     println!("  messages    {}", s.messages);
     println!("  threads     {}", s.threads);

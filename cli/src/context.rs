@@ -6,12 +6,15 @@ use std::process::ExitCode;
 use rapport_core::Engine;
 
 /// Everything a command needs besides its own arguments.
+#[derive(Clone, Debug)]
 pub struct Ctx {
     pub db: PathBuf,
     pub config: PathBuf,
     pub json: bool,
     pub quiet: bool,
     pub now: i64,
+    /// Whether `now` was given (`--now`, RAPPORT_NOW) rather than read from the clock.
+    pub now_fixed: bool,
 }
 
 impl Ctx {

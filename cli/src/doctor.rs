@@ -259,12 +259,22 @@ fn outlook(out: &mut Vec<Check>) {
     }
 }
 
-pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+fn all_checks(ctx: &Ctx) -> Vec<Check> {
     let mut checks = Vec::new();
     database(ctx, &mut checks);
     accounts(ctx, &mut checks);
     thunderbird(&mut checks);
     outlook(&mut checks);
+    checks
+}
+
+/// `rapport doctor --json`: every check with its status and what to do.
+pub fn checks_value(ctx: &Ctx) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::to_value(all_checks(ctx))?)
+}
+
+pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let checks = all_checks(ctx);
     let failed = checks.iter().any(|c| c.status == "fail");
     if ctx.json {
         fmt::json(&checks)?;

@@ -15,3 +15,5 @@ pub mod native_host;
 pub mod paths;
 pub mod print;
 pub mod stop;
+pub mod ui;
+pub mod views;

@@ -109,7 +109,7 @@ fn secure_headers(h: &mut HeaderMap) {
 const CORP: &str = "Cross-Origin-Resource-Policy";
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
-pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -123,7 +123,7 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
 }
 
 /// The request's Host (HTTP/1.1 `Host`, or the authority of an absolute URI).
-fn host_of(req: &Request<Incoming>) -> Option<String> {
+pub(crate) fn host_of(req: &Request<Incoming>) -> Option<String> {
     if let Some(a) = req.uri().authority() {
         return Some(a.as_str().to_ascii_lowercase());
     }
@@ -410,7 +410,7 @@ fn post_only(message: &str) -> Resp {
 /// The body of a JSON API request of at most `limit` bytes, or the answer refusing it: 415
 /// without `Content-Type: application/json`, 413 when it is (or says it is) larger, 408 when
 /// it comes too slowly.
-async fn json_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Resp> {
+pub(crate) async fn json_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Resp> {
     if !is_json(&req) {
         drain(req.into_body()).await;
         return Err(text(
@@ -525,7 +525,7 @@ fn too_large() -> Resp {
 
 /// Reads a body of at most `limit` bytes within [`BODY_DEADLINE`]. A longer one is drained
 /// (see [`drain`]) and answered 413; one too slow is answered 408.
-async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, Resp> {
+pub(crate) async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, Resp> {
     let deadline = tokio::time::Instant::now() + BODY_DEADLINE;
     let mut buf: Vec<u8> = Vec::new();
     loop {
@@ -562,7 +562,7 @@ async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, Resp> {
 
 /// Reads and discards up to [`DRAIN_LIMIT`] bytes of a body we refuse, so that the client,
 /// still sending, gets our answer rather than a reset connection.
-async fn drain(mut body: Incoming) {
+pub(crate) async fn drain(mut body: Incoming) {
     let mut seen = 0usize;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while seen < DRAIN_LIMIT {
