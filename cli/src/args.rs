@@ -170,6 +170,10 @@ pub enum Command {
     /// Per account and folder: last sync, mode, counts, history progress, last error
     Status,
 
+    /// Every capture path (imports, IMAP, POP3, PST, the Thunderbird and Outlook plugins) with
+    /// how many messages it brought and when it last did
+    Sources,
+
     /// Compare the server's Message-IDs with the store and name every gap (exit 2 on gaps)
     Audit {
         /// The account to audit

@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(cmd) => group(&ctx, cmd),
         Command::Explain { address } => explain(&ctx, &address),
         Command::Stats => stats(&ctx),
+        Command::Sources => sources(&ctx),
         Command::Skipped { limit } => skipped(&ctx, limit),
         Command::Account(cmd) => crate::accounts::account(&ctx, cmd),
         Command::Sync(args) => crate::accounts::sync(&ctx, args),
@@ -687,6 +688,26 @@ fn stats(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         );
     }
     let _ = DAY;
+    ok()
+}
+
+fn sources(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if ctx.json {
+        fmt::json(&views::sources(&engine)?)?;
+        return ok();
+    }
+    let list = engine.with_store(|s| s.source_overview())?;
+    let mut t = Table::new(&["CAPTURE PATH", "ACCOUNT", "SIGHTINGS", "LAST"]);
+    for s in &list {
+        t.row(vec![
+            s.kind.clone(),
+            s.account.clone(),
+            s.sightings.to_string(),
+            ago(s.last_seen, ctx.now),
+        ]);
+    }
+    t.print_or("Nothing stored yet: `rapport import`, `rapport sync` or a mail-client plugin brings mail in.");
     ok()
 }
 

@@ -114,3 +114,8 @@ pub fn groups(engine: &Engine) -> anyhow::Result<Value> {
             .collect(),
     ))
 }
+
+/// `rapport sources --json`.
+pub fn sources(engine: &Engine) -> anyhow::Result<Value> {
+    value(&engine.with_store(|s| s.source_overview())?)
+}

@@ -52,6 +52,7 @@ mod people;
 mod search;
 mod settings;
 mod settle;
+mod sources;
 mod sync_state;
 #[cfg(test)]
 mod test_mail;
@@ -66,6 +67,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
+pub use sources::SourceOverview;
 pub use sync_state::SyncState;
 pub use write::{
     BatchEffects, DryRunFindings, PreparedMessage, PreparedParticipant, Writer, WriterCaches,
