@@ -348,4 +348,20 @@ pub enum GroupCommand {
     List,
     /// Set a group's cadence in days (`off` to clear)
     Cadence { group: String, days: String },
+    /// Put contacts in a group (each contact is in at most one group)
+    #[command(
+        after_help = "Example:\n  rapport group add clients priya@acme.example tom@initech.example"
+    )]
+    Add {
+        group: String,
+        /// Addresses (or contact numbers)
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Take contacts out of their group
+    Remove {
+        /// Addresses (or contact numbers)
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
 }

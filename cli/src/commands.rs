@@ -599,6 +599,23 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
     if let GroupCommand::Cadence { group, days } = &cmd {
         engine.set_group_cadence(group, days_arg(days)?)?;
     }
+    let moved = match &cmd {
+        GroupCommand::Add { group, addresses } => {
+            Some(views::set_groups(&engine, addresses, group, ctx.now)?)
+        }
+        GroupCommand::Remove { addresses } => {
+            Some(views::set_groups(&engine, addresses, "", ctx.now)?)
+        }
+        _ => None,
+    };
+    if let Some(moved) = moved {
+        if ctx.json {
+            fmt::json(&moved)?;
+        } else if !ctx.quiet {
+            println!("{} contacts moved.", moved["updated"]);
+        }
+        return ok();
+    }
     if ctx.json {
         fmt::json(&views::groups(&engine)?)?;
         return ok();

@@ -119,3 +119,23 @@ pub fn groups(engine: &Engine) -> anyhow::Result<Value> {
 pub fn sources(engine: &Engine) -> anyhow::Result<Value> {
     value(&engine.with_store(|s| s.source_overview())?)
 }
+
+/// Puts contacts in `group` (`""`: in none) and answers `{"updated": N, "previous": [{"address",
+/// "group"}]}`, what an undo needs (`rapport group add|remove --json`).
+pub fn set_groups(
+    engine: &Engine,
+    addresses: &[String],
+    group: &str,
+    now: i64,
+) -> anyhow::Result<Value> {
+    // Every address is checked before anything changes: an unknown one moves nobody.
+    let mut previous = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let before = engine.contact(address, now)?.summary.group;
+        previous.push(json!({"address": address, "group": before}));
+    }
+    for address in addresses {
+        engine.set_group(address, group.trim())?;
+    }
+    Ok(json!({"updated": previous.len(), "previous": previous}))
+}

@@ -299,19 +299,7 @@ fn write(state: &State, path: &str, bytes: &Bytes) -> Result<Value, ApiError> {
                 group: String,
             }
             let p: P = body(bytes)?;
-            let mut previous = Vec::with_capacity(p.addresses.len());
-            for address in &p.addresses {
-                let before = engine
-                    .contact(address, now)
-                    .map_err(|e| fail(e.into()))?
-                    .summary
-                    .group;
-                engine
-                    .set_group(address, p.group.trim())
-                    .map_err(|e| fail(e.into()))?;
-                previous.push(json!({"address": address, "group": before}));
-            }
-            json!({"updated": previous.len(), "previous": previous})
+            views::set_groups(engine, &p.addresses, &p.group, now).map_err(fail)?
         }
         "group/cadence" => {
             #[derive(Deserialize)]
