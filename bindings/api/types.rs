@@ -118,9 +118,9 @@ record! {
     #[doc = " Filters and order for `contacts`. Every field is optional."]
     #[derive(Default)]
     pub struct ContactQuery {
-        #[doc = " `last-contact` (default), `first-contact`, `messages`, `inbound`, `outbound`,"]
-        #[doc = " `threads` or `name`."]
-        #[ts = "'last-contact' | 'first-contact' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'"]
+        #[doc = " `last-contact` (default), `first-contact`, `newest` (first contact, newest first),"]
+        #[doc = " `messages`, `inbound`, `outbound`, `threads` or `name`."]
+        #[ts = "'last-contact' | 'first-contact' | 'newest' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'"]
         #[optional]
         pub sort: Option<String>,
         #[doc = " Only contacts with mail both ways (`two-way`), only sent (`sent-only`)"]
@@ -147,6 +147,18 @@ record! {
         pub limit: Option<u32>,
         #[optional]
         pub offset: Option<u32>,
+        #[doc = " Only contacts whose name or an address contains this (any case)."]
+        #[optional]
+        pub search: Option<String>,
+        #[doc = " Only contacts in no group."]
+        #[optional]
+        pub ungrouped: Option<bool>,
+        #[doc = " Only contacts with mail of this class (person, list, bulk, auto, bounce)."]
+        #[optional]
+        pub class: Option<String>,
+        #[doc = " Only contacts first in touch since this date or span (`7d`)."]
+        #[optional]
+        pub new_since: Option<String>,
         #[doc = " \"Now\" for due dates and spans (ISO date; default: the current time)."]
         #[optional]
         pub now: Option<String>,
@@ -174,6 +186,10 @@ impl ContactQuery {
             min_messages: self.min_messages.unwrap_or(0),
             limit: limit(self.limit, 50),
             offset: self.offset.map_or(0, |n| n as usize),
+            text: self.search.clone(),
+            ungrouped: self.ungrouped.unwrap_or(false),
+            class: self.class.clone(),
+            first_since: when(self.new_since.as_deref(), now)?,
         };
         Ok((q, now))
     }
@@ -433,6 +449,8 @@ record! {
         #[doc = " When the next touch is due (last contact + cadence), if a cadence applies."]
         pub due: Option<String>,
         pub neglected: bool,
+        #[doc = " Left out of `neglected` until then."]
+        pub snoozed_until: Option<String>,
     }
 }
 
@@ -453,6 +471,7 @@ impl From<core::ContactSummary> for Contact {
             cadence_days: c.cadence_days,
             due: iso_opt(c.due),
             neglected: c.neglected,
+            snoozed_until: iso_opt(c.snoozed_until),
         }
     }
 }

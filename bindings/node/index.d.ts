@@ -207,6 +207,8 @@ export interface Contact {
   /** When the next touch is due (last contact + cadence), if a cadence applies. */
   due?: string
   neglected: boolean
+  /** Left out of `neglected` until then. */
+  snoozedUntil?: string
 }
 
 /** Everything known about one contact. */
@@ -227,10 +229,10 @@ export interface ContactDetail {
 /** Filters and order for `contacts`. Every field is optional. */
 export interface ContactQuery {
   /**
-   * `last-contact` (default), `first-contact`, `messages`, `inbound`, `outbound`,
-   * `threads` or `name`.
+   * `last-contact` (default), `first-contact`, `newest` (first contact, newest first),
+   * `messages`, `inbound`, `outbound`, `threads` or `name`.
    */
-  sort?: 'last-contact' | 'first-contact' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'
+  sort?: 'last-contact' | 'first-contact' | 'newest' | 'messages' | 'inbound' | 'outbound' | 'threads' | 'name'
   /**
    * Only contacts with mail both ways (`two-way`), only sent (`sent-only`)
    * or only received (`received-only`).
@@ -248,6 +250,14 @@ export interface ContactQuery {
   /** At most this many contacts (default 50). */
   limit?: number
   offset?: number
+  /** Only contacts whose name or an address contains this (any case). */
+  search?: string
+  /** Only contacts in no group. */
+  ungrouped?: boolean
+  /** Only contacts with mail of this class (person, list, bulk, auto, bounce). */
+  class?: string
+  /** Only contacts first in touch since this date or span (`7d`). */
+  newSince?: string
   /** "Now" for due dates and spans (ISO date; default: the current time). */
   now?: string
 }

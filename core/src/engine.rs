@@ -635,6 +635,63 @@ impl Engine {
         self.with(|s| s.groups())
     }
 
+    /// Groups with cadence, size and how many of their contacts are overdue.
+    pub fn group_overview(&self, now: i64) -> Result<Vec<crate::model::GroupInfo>> {
+        self.with(|s| s.group_overview(now))
+    }
+
+    /// Puts the contacts of `addresses` (or contact numbers) in `group` (`""`: none), all or
+    /// none: an unknown address moves nobody. Returns (address, previous group) pairs.
+    pub fn set_groups(&self, addresses: &[String], group: &str) -> Result<Vec<(String, String)>> {
+        self.with(|s| {
+            let ids = addresses
+                .iter()
+                .map(|a| s.contact_id(a))
+                .collect::<Result<Vec<_>>>()?;
+            let before = s.set_contact_groups(&ids, group.trim())?;
+            Ok(addresses.iter().cloned().zip(before).collect())
+        })
+    }
+
+    /// How many contacts match a query's filters.
+    pub fn contacts_count(&self, query: &ContactQuery) -> Result<i64> {
+        self.with(|s| s.contacts_count(query))
+    }
+
+    /// Leaves a contact out of "neglected" until `until` (`None`: wakes it).
+    pub fn snooze_contact(&self, address_or_id: &str, until: Option<i64>) -> Result<()> {
+        self.with(|s| {
+            let id = s.contact_id(address_or_id)?;
+            s.snooze_contact(id, until)
+        })
+    }
+
+    /// Marks a thread (by number or any Message-ID in it) done, snoozed, or neither.
+    pub fn mark_thread(
+        &self,
+        id_or_message_id: &str,
+        mark: crate::store::ThreadMark,
+        now: i64,
+    ) -> Result<()> {
+        self.with(|s| {
+            let id = match id_or_message_id.trim().parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => s.thread_of_message(id_or_message_id)?,
+            };
+            s.mark_thread(id, mark, now)
+        })
+    }
+
+    /// The latest imports with their progress, newest first.
+    pub fn imports(&self, limit: usize) -> Result<Vec<crate::store::ImportRun>> {
+        self.with(|s| s.import_runs(limit))
+    }
+
+    /// Grows whenever another connection commits to the database.
+    pub fn data_version(&self) -> Result<i64> {
+        self.with(|s| s.data_version())
+    }
+
     // ----- export -----
 
     /// Writes every contact (or, for iCalendar, every neglected contact's follow-up) to `out`.

@@ -891,7 +891,8 @@ const BULK_BELOW: i64 = 5_000;
 /// How often the progress callback is called at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
-/// Imports `paths` into `store`, committing every `batch_size` messages.
+/// Imports `paths` into `store`, committing every `batch_size` messages. Its progress is
+/// recorded in the database with every batch (see [`Store::import_runs`]), and how it ended.
 pub fn import(
     store: &mut Store,
     paths: &[PathBuf],
@@ -899,8 +900,45 @@ pub fn import(
     progress_cb: &mut dyn FnMut(&ImportProgress),
     cancel: &CancelToken,
 ) -> Result<ImportSummary> {
-    let started = Instant::now();
     check_paths(paths)?;
+    let label = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let run = store.start_import_run(&label, crate::time::now())?;
+    let mut progress = ImportProgress::default();
+    let result = import_run(
+        store,
+        paths,
+        options,
+        progress_cb,
+        cancel,
+        run,
+        &mut progress,
+    );
+    let outcome = match &result {
+        Ok(_) => "",
+        Err(Error::Cancelled) => "stopped",
+        Err(_) => "failed",
+    };
+    // The import's own result matters more than whether its record could be closed.
+    if let Err(e) = store.finish_import_run(run, outcome, &progress, crate::time::now()) {
+        tracing::debug!(error = %e, "could not record how the import ended");
+    }
+    result
+}
+
+fn import_run(
+    store: &mut Store,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress_cb: &mut dyn FnMut(&ImportProgress),
+    cancel: &CancelToken,
+    run: i64,
+    progress: &mut ImportProgress,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
     // Reading starts at once; counting what there is to read runs beside it, and progress is
     // reported from the moment the totals are known.
     let mut stream = spawn_reader(
@@ -914,7 +952,6 @@ pub fn import(
         move || count(&paths, &database)
     })?);
     let mut summary = ImportSummary::default();
-    let mut progress = ImportProgress::default();
     // Whether the totals are known; a failed count is kept and reported once the import has
     // settled what it stored.
     let mut count_error: Option<Error> = None;
@@ -973,20 +1010,21 @@ pub fn import(
             if matches!(item, Item::Message { .. }) {
                 in_batch += 1;
             }
-            apply(&mut writer, item, &mut summary, &mut progress)?;
+            apply(&mut writer, item, &mut summary, progress)?;
             if in_batch >= options.batch_size.max(1) || writer.others_are_writing() {
+                writer.note_import_progress(run, progress)?;
                 writer.commit()?;
                 in_batch = 0;
             }
         }
-        if last_report.elapsed() >= PROGRESS_EVERY && counted(&mut progress, false) {
-            progress_cb(&progress);
+        if last_report.elapsed() >= PROGRESS_EVERY && counted(progress, false) {
+            progress_cb(progress);
             last_report = Instant::now();
         }
     }
     // A cancelled import does not wait for the count (it cannot be interrupted).
     if !cancelled {
-        counted(&mut progress, true);
+        counted(progress, true);
     }
     tracing::debug!(
         streaming_ms = started.elapsed().as_millis() as u64,
@@ -995,8 +1033,9 @@ pub fn import(
     );
     // Settles the aggregates and commits; on cancel or a read error, what was read is kept
     // and settled before the error is reported.
+    writer.note_import_progress(run, progress)?;
     writer.finish()?;
-    progress_cb(&progress);
+    progress_cb(progress);
     let read_result = stream.finish();
     if cancelled {
         return Err(Error::Cancelled);

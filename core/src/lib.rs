@@ -47,3 +47,4 @@ pub use model::*;
 pub use policy::RuleAction;
 pub use query::{AwaitingQuery, ContactQuery, ContactSort, Flow, ThreadQuery};
 pub use source::{FieldMessage, FolderRole, MessageInput, SourceKind};
+pub use store::{ImportRun, SourceOverview, ThreadMark};

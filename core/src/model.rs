@@ -68,6 +68,8 @@ pub struct ContactSummary {
     /// When the next touch is due (last contact + cadence), if a cadence applies.
     pub due: Option<Timestamp>,
     pub neglected: bool,
+    /// Left out of "neglected" until then (only while that is in the future).
+    pub snoozed_until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -99,6 +101,29 @@ pub struct ContactDetail {
     /// Threads with this contact that wait on someone.
     pub open_threads: Vec<AwaitingItem>,
     pub recent: Vec<TimelineEntry>,
+    /// Every month from the first contact to the last, oldest first.
+    pub monthly: Vec<MonthStats>,
+}
+
+/// One month of a contact's history: messages each way and the median reply time each way
+/// (replies sent in that month).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MonthStats {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub inbound: i64,
+    pub outbound: i64,
+    pub median_reply_mine_secs: Option<i64>,
+    pub median_reply_theirs_secs: Option<i64>,
+}
+
+/// A group with its cadence, size and how many of its contacts are past their cadence.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub group: String,
+    pub cadence_days: Option<i64>,
+    pub contacts: i64,
+    pub overdue: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -9,6 +9,8 @@ pub enum ContactSort {
     #[default]
     LastContact,
     FirstContact,
+    /// Newest first contact first: the people new to you.
+    Newest,
     Messages,
     Inbound,
     Outbound,
@@ -17,9 +19,10 @@ pub enum ContactSort {
 }
 
 impl ContactSort {
-    pub const ALL: [ContactSort; 7] = [
+    pub const ALL: [ContactSort; 8] = [
         ContactSort::LastContact,
         ContactSort::FirstContact,
+        ContactSort::Newest,
         ContactSort::Messages,
         ContactSort::Inbound,
         ContactSort::Outbound,
@@ -32,6 +35,7 @@ impl ContactSort {
         match self {
             ContactSort::LastContact => "last",
             ContactSort::FirstContact => "first",
+            ContactSort::Newest => "new",
             ContactSort::Messages => "messages",
             ContactSort::Inbound => "inbound",
             ContactSort::Outbound => "outbound",
@@ -44,6 +48,7 @@ impl ContactSort {
         match self {
             ContactSort::LastContact => "c.last_contact DESC, c.id",
             ContactSort::FirstContact => "c.first_contact ASC, c.id",
+            ContactSort::Newest => "c.first_contact DESC, c.id",
             ContactSort::Messages => "(c.inbound_count + c.outbound_count) DESC, c.id",
             ContactSort::Inbound => "c.inbound_count DESC, c.id",
             ContactSort::Outbound => "c.outbound_count DESC, c.id",
@@ -83,6 +88,7 @@ crate::choice::choice_traits!(
     aliases [
         ("last-contact", LastContact),
         ("first-contact", FirstContact),
+        ("newest", Newest),
         ("received", Inbound),
         ("sent", Outbound),
     ]
@@ -106,6 +112,14 @@ pub struct ContactQuery {
     /// Last contact before.
     pub until: Option<i64>,
     pub min_messages: i64,
+    /// Name or any address contains this (case-insensitive).
+    pub text: Option<String>,
+    /// Only contacts in no group.
+    pub ungrouped: bool,
+    /// Only contacts with mail of this class (`person`, `list`, `bulk`, `auto`, `bounce`).
+    pub class: Option<String>,
+    /// First contact on or after.
+    pub first_since: Option<i64>,
     pub limit: usize,
     pub offset: usize,
 }
@@ -120,6 +134,10 @@ impl Default for ContactQuery {
             since: None,
             until: None,
             min_messages: 0,
+            text: None,
+            ungrouped: false,
+            class: None,
+            first_since: None,
             limit: 50,
             offset: 0,
         }

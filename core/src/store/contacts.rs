@@ -6,18 +6,34 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, Row, params, params_from_iter, types::Value};
 
+use super::settle::{COUNTED, REPLIES_MINE, REPLIES_THEIRS, median};
 use super::{Store, ts};
 use crate::error::{Error, Result};
 use crate::model::{
-    AddressInfo, ContactDetail, ContactSummary, Explanation, NameUse, NeglectedItem, TimelineEntry,
+    AddressInfo, ContactDetail, ContactSummary, Explanation, GroupInfo, MonthStats, NameUse,
+    NeglectedItem, TimelineEntry,
 };
 use crate::query::{AwaitingQuery, ContactQuery, Flow};
 use crate::time::{DAY, Timestamp};
 
+/// The month after `YYYY-MM`.
+fn next_month(month: &str) -> String {
+    let (y, m) = month.split_once('-').unwrap_or((month, "12"));
+    let (y, m) = (
+        y.parse::<i32>().unwrap_or(9999),
+        m.parse::<u32>().unwrap_or(12),
+    );
+    if m >= 12 {
+        format!("{:04}-01", y + 1)
+    } else {
+        format!("{y:04}-{:02}", m + 1)
+    }
+}
+
 const CONTACT_COLUMNS: &str =
     "c.id, c.name, a.email, c.group_name, c.first_contact, c.last_contact,
     c.last_inbound, c.last_outbound, c.inbound_count, c.outbound_count, c.thread_count,
-    coalesce(c.cadence_days, g.cadence_days), c.created_at";
+    coalesce(c.cadence_days, g.cadence_days), c.created_at, c.snoozed_until";
 
 const CONTACT_FROM: &str = "contact c JOIN address a ON a.id = c.primary_address_id
     LEFT JOIN contact_group g ON g.name = c.group_name AND c.group_name <> ''";
@@ -42,13 +58,46 @@ fn contact_row(r: &Row<'_>, now: i64) -> rusqlite::Result<ContactSummary> {
         cadence_days: cadence,
         due: ts(due),
         neglected: due.is_some_and(|d| d < now),
+        snoozed_until: ts(r.get::<_, Option<i64>>(13)?.filter(|&until| until > now)),
     })
 }
 
 impl Store {
-    pub fn contacts(&self, q: &ContactQuery, now: i64) -> Result<Vec<ContactSummary>> {
+    /// The WHERE clause (with its arguments) of a contact query's filters.
+    fn contact_filters(q: &ContactQuery) -> (String, Vec<Value>) {
         let mut wheres: Vec<String> = Vec::new();
         let mut args: Vec<Value> = Vec::new();
+        if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // LIKE's wildcards in the text are taken literally.
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(Value::Text(format!("%{escaped}%")));
+            let n = args.len();
+            wheres.push(format!(
+                "(lower(c.name) LIKE ?{n} ESCAPE '\\' OR EXISTS (SELECT 1 FROM address x
+                  WHERE x.contact_id = c.id AND (x.email LIKE ?{n} ESCAPE '\\'
+                                                 OR lower(x.name) LIKE ?{n} ESCAPE '\\')))"
+            ));
+        }
+        if q.ungrouped {
+            wheres.push("c.group_name = ''".into());
+        }
+        if let Some(class) = &q.class {
+            args.push(Value::Text(class.clone()));
+            wheres.push(format!(
+                "EXISTS (SELECT 1 FROM address x JOIN participant p ON p.address_id = x.id
+                         JOIN message m ON m.id = p.message_id
+                         WHERE x.contact_id = c.id AND m.class = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(first_since) = q.first_since {
+            args.push(Value::Integer(first_since));
+            wheres.push(format!("c.first_contact >= ?{}", args.len()));
+        }
         if let Some(domain) = &q.domain {
             let d = domain.trim().trim_start_matches('@').to_lowercase();
             args.push(Value::Text(d.clone()));
@@ -95,6 +144,11 @@ impl Store {
         } else {
             format!("WHERE {}", wheres.join(" AND "))
         };
+        (where_sql, args)
+    }
+
+    pub fn contacts(&self, q: &ContactQuery, now: i64) -> Result<Vec<ContactSummary>> {
+        let (where_sql, mut args) = Self::contact_filters(q);
         args.push(Value::Integer(q.limit as i64));
         args.push(Value::Integer(q.offset as i64));
         let sql = format!(
@@ -107,6 +161,16 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| contact_row(r, now))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// How many contacts a query's filters match (its limit and offset aside).
+    pub fn contacts_count(&self, q: &ContactQuery) -> Result<i64> {
+        let (where_sql, args) = Self::contact_filters(q);
+        let sql = format!("SELECT count(*) FROM {CONTACT_FROM} {where_sql}");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args), |r| r.get(0))?)
     }
 
     /// The address row for a user-typed address, if known: (id, key, contact id).
@@ -202,6 +266,7 @@ impl Store {
         let emails: Vec<String> = addresses.iter().map(|a| a.email.to_lowercase()).collect();
         open_threads.retain(|t| emails.contains(&t.contact_email.to_lowercase()));
         let recent = self.timeline(id, 10)?;
+        let monthly = self.monthly(id)?;
         Ok(ContactDetail {
             summary,
             addresses,
@@ -210,7 +275,76 @@ impl Store {
             median_reply_theirs_secs: theirs,
             open_threads,
             recent,
+            monthly,
         })
+    }
+
+    /// A contact's months: messages each way (those its counts are made of) and the median
+    /// reply time each way of the replies sent that month, every month from first to last.
+    fn monthly(&self, contact_id: i64) -> Result<Vec<MonthStats>> {
+        let sql = format!(
+            "SELECT strftime('%Y-%m', date, 'unixepoch'),
+                    count(*) FILTER (WHERE direction = 'inbound'),
+                    count(*) FILTER (WHERE direction = 'outbound')
+             FROM (SELECT DISTINCT m.id, m.date, m.direction
+                   FROM address a JOIN participant p ON p.address_id = a.id
+                   JOIN message m ON m.id = p.message_id JOIN thread t ON t.id = m.thread_id
+                   WHERE a.contact_id = ?1 AND {COUNTED} AND (
+                       (m.direction = 'inbound' AND p.role = 'from')
+                    OR (m.direction = 'outbound' AND p.role IN ('to', 'cc', 'bcc'))))
+             GROUP BY 1 ORDER BY 1"
+        );
+        let counts: BTreeMap<String, (i64, i64)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params![contact_id], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut replies: [BTreeMap<String, Vec<i64>>; 2] = Default::default();
+        for (side, sql) in [REPLIES_MINE, REPLIES_THEIRS].into_iter().enumerate() {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![contact_id], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (secs, date) = row?;
+                replies[side]
+                    .entry(crate::time::format_iso(date)[..7].to_string())
+                    .or_default()
+                    .push(secs);
+            }
+        }
+        let months = counts
+            .keys()
+            .chain(replies[0].keys())
+            .chain(replies[1].keys());
+        let (Some(first), Some(last)) = (months.clone().min().cloned(), months.max().cloned())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut month = first;
+        while month <= last {
+            let (inbound, outbound) = counts.get(&month).copied().unwrap_or((0, 0));
+            let mut median_of = |side: usize| {
+                replies[side].get_mut(&month).and_then(|v| {
+                    v.sort_unstable();
+                    median(v)
+                })
+            };
+            let mine = median_of(0);
+            let theirs = median_of(1);
+            out.push(MonthStats {
+                month: month.clone(),
+                inbound,
+                outbound,
+                median_reply_mine_secs: mine,
+                median_reply_theirs_secs: theirs,
+            });
+            month = next_month(&month);
+        }
+        Ok(out)
     }
 
     /// A contact's messages, newest first.
@@ -244,6 +378,7 @@ impl Store {
             "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM}
              WHERE coalesce(c.cadence_days, g.cadence_days) IS NOT NULL
                AND coalesce(c.last_contact, c.created_at) + coalesce(c.cadence_days, g.cadence_days) * 86400 < ?1
+               AND coalesce(c.snoozed_until, 0) <= ?1
              ORDER BY coalesce(c.last_contact, c.created_at) + coalesce(c.cadence_days, g.cadence_days) * 86400
              LIMIT ?2"
         );
@@ -366,6 +501,54 @@ impl Store {
         Ok(())
     }
 
+    /// Every group with its cadence, size, and how many of its contacts are past their
+    /// cadence (as `neglected` counts them, snoozed ones aside).
+    pub fn group_overview(&self, now: i64) -> Result<Vec<GroupInfo>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT n.name, g.cadence_days, count(c.id),
+                        count(c.id) FILTER (WHERE coalesce(c.cadence_days, g.cadence_days) IS NOT NULL
+                            AND coalesce(c.last_contact, c.created_at)
+                                + coalesce(c.cadence_days, g.cadence_days) * 86400 < ?1
+                            AND coalesce(c.snoozed_until, 0) <= ?1)
+                 FROM (SELECT name FROM contact_group UNION SELECT group_name FROM contact WHERE group_name <> '') n
+                 LEFT JOIN contact_group g ON g.name = n.name
+                 LEFT JOIN contact c ON c.group_name = n.name
+                 GROUP BY n.name ORDER BY n.name",
+            )?
+            .query_map(params![now], |r| {
+                Ok(GroupInfo {
+                    group: r.get(0)?,
+                    cadence_days: r.get(1)?,
+                    contacts: r.get(2)?,
+                    overdue: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Puts every contact of `ids` in `group` (`""`: none) in one transaction; their groups
+    /// before, in the same order.
+    pub fn set_contact_groups(&mut self, ids: &[i64], group: &str) -> Result<Vec<String>> {
+        let tx = self.conn.transaction()?;
+        let mut previous = Vec::with_capacity(ids.len());
+        {
+            let mut get = tx.prepare_cached("SELECT group_name FROM contact WHERE id = ?1")?;
+            let mut set = tx.prepare_cached("UPDATE contact SET group_name = ?2 WHERE id = ?1")?;
+            for &id in ids {
+                let before: String = get
+                    .query_row(params![id], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| Error::not_found("contact", id.to_string()))?;
+                set.execute(params![id, group])?;
+                previous.push(before);
+            }
+        }
+        tx.commit()?;
+        Ok(previous)
+    }
+
     pub fn groups(&self) -> Result<Vec<(String, Option<i64>, i64)>> {
         Ok(self
             .conn
@@ -447,6 +630,87 @@ mod tests {
         store.set_group_cadence("friends", Some(14))?;
         assert_eq!(store.neglected(CAPTURED, 10)?.len(), 1);
         assert_eq!(store.groups()?, vec![("friends".to_string(), Some(14), 1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn filters_count_and_sort_new() -> Result<()> {
+        let mut store = store()?;
+        let q = |f: fn(&mut ContactQuery)| {
+            let mut q = ContactQuery::default();
+            f(&mut q);
+            q
+        };
+        let emails = |store: &super::Store, q: &ContactQuery| -> Result<Vec<String>> {
+            Ok(store
+                .contacts(q, CAPTURED)?
+                .into_iter()
+                .map(|c| c.email)
+                .collect())
+        };
+        assert_eq!(
+            emails(&store, &q(|q| q.text = Some("ANN".into())))?,
+            vec!["ann@example.org"]
+        );
+        assert_eq!(
+            emails(&store, &q(|q| q.text = Some("example.net".into())))?,
+            vec!["bob@example.net"]
+        );
+        assert!(
+            emails(&store, &q(|q| q.text = Some("%".into())))?.is_empty(),
+            "wildcards are literal"
+        );
+        assert_eq!(
+            emails(&store, &q(|q| q.sort = crate::query::ContactSort::Newest))?,
+            vec!["bob@example.net", "ann@example.org"]
+        );
+        assert_eq!(store.contacts_count(&q(|q| q.limit = 1))?, 2, "limit aside");
+        assert_eq!(
+            store.contacts_count(&q(|q| q.class = Some("bulk".into())))?,
+            0
+        );
+        assert_eq!(
+            store.contacts_count(&q(|q| q.class = Some("person".into())))?,
+            2
+        );
+
+        let ann = store.contact_id("ann@example.org")?;
+        let bob = store.contact_id("bob@example.net")?;
+        assert_eq!(
+            store.set_contact_groups(&[ann, bob], "clients")?,
+            vec!["", ""]
+        );
+        assert_eq!(store.contacts_count(&q(|q| q.ungrouped = true))?, 0);
+        assert_eq!(store.set_contact_groups(&[ann], "")?, vec!["clients"]);
+        assert_eq!(
+            emails(&store, &q(|q| q.ungrouped = true))?,
+            vec!["ann@example.org"]
+        );
+        // An unknown contact changes nothing: the transaction is rolled back.
+        assert!(store.set_contact_groups(&[bob, 999_999], "").is_err());
+        assert_eq!(store.contact_summary(bob, CAPTURED)?.group, "clients");
+        Ok(())
+    }
+
+    #[test]
+    fn months_and_groups_overview() -> Result<()> {
+        let mut store = store()?;
+        let ann = store.contact("ann@example.org", CAPTURED)?;
+        assert_eq!(ann.monthly.len(), 1);
+        let m = &ann.monthly[0];
+        assert_eq!((m.month.as_str(), m.inbound, m.outbound), ("2026-11", 1, 1));
+        assert_eq!(m.median_reply_theirs_secs, ann.median_reply_theirs_secs);
+        assert_eq!(super::next_month("2026-12"), "2027-01");
+        assert_eq!(super::next_month("2026-09"), "2026-10");
+
+        let bob = store.contact_id("bob@example.net")?;
+        store.set_contact_group(bob, "friends")?;
+        store.set_group_cadence("friends", Some(7))?;
+        let groups = store.group_overview(CAPTURED)?;
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].contacts, groups[0].overdue), (1, 1));
+        store.snooze_contact(bob, Some(CAPTURED + 86_400))?;
+        assert_eq!(store.group_overview(CAPTURED)?[0].overdue, 0);
         Ok(())
     }
 }

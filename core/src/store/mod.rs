@@ -46,6 +46,7 @@
 
 mod bulk;
 mod contacts;
+mod decisions;
 mod link;
 mod messages;
 mod people;
@@ -67,6 +68,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
+pub use decisions::{ImportRun, ThreadMark};
 pub use sources::SourceOverview;
 pub use sync_state::SyncState;
 pub use write::{
@@ -78,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_sync_state.sql"),
     include_str!("migrations/0003_participant_name.sql"),
+    include_str!("migrations/0004_follow_up.sql"),
 ];
 
 /// A stored date, if any, as a [`Timestamp`].

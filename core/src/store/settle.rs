@@ -713,23 +713,8 @@ impl Writer<'_> {
              WHERE id IN (SELECT id FROM temp.dirty_contact);"
         ))?;
         // Reply latency: the user's replies to this contact's messages, and theirs to the user's.
-        let mut mine = self.conn.prepare_cached(
-            "SELECT DISTINCT m.id, m.date - pm.date FROM address a
-             JOIN participant pp ON pp.address_id = a.id AND pp.role = 'from'
-             JOIN message pm ON pm.id = pp.message_id AND pm.direction = 'inbound'
-             JOIN node n ON n.message_id = pm.id
-             JOIN message m ON m.reply_to_mid = n.mid AND m.direction = 'outbound'
-             WHERE a.contact_id = ?1 AND m.date >= pm.date",
-        )?;
-        let mut theirs = self.conn.prepare_cached(
-            "SELECT DISTINCT m.id, m.date - pm.date FROM address a
-             JOIN participant pp ON pp.address_id = a.id AND pp.role IN ('to', 'cc', 'bcc')
-             JOIN message pm ON pm.id = pp.message_id AND pm.direction = 'outbound'
-             JOIN node n ON n.message_id = pm.id
-             JOIN message m ON m.reply_to_mid = n.mid AND m.direction = 'inbound'
-             JOIN participant mp ON mp.message_id = m.id AND mp.role = 'from' AND mp.address_id = a.id
-             WHERE a.contact_id = ?1 AND m.date >= pm.date",
-        )?;
+        let mut mine = self.conn.prepare_cached(REPLIES_MINE)?;
+        let mut theirs = self.conn.prepare_cached(REPLIES_THEIRS)?;
         let mut update = self.conn.prepare_cached(
             "UPDATE contact SET median_reply_mine = ?2, median_reply_theirs = ?3 WHERE id = ?1",
         )?;
@@ -768,7 +753,26 @@ fn thread_subject(subject: &str) -> String {
     s.to_string()
 }
 
-fn median(sorted: &[i64]) -> Option<i64> {
+/// The user's replies to contact ?1's messages: (reply id, seconds taken, reply date).
+pub(super) const REPLIES_MINE: &str =
+    "SELECT DISTINCT m.id, m.date - pm.date, m.date FROM address a
+     JOIN participant pp ON pp.address_id = a.id AND pp.role = 'from'
+     JOIN message pm ON pm.id = pp.message_id AND pm.direction = 'inbound'
+     JOIN node n ON n.message_id = pm.id
+     JOIN message m ON m.reply_to_mid = n.mid AND m.direction = 'outbound'
+     WHERE a.contact_id = ?1 AND m.date >= pm.date";
+
+/// Contact ?1's replies to the user's messages: (reply id, seconds taken, reply date).
+pub(super) const REPLIES_THEIRS: &str =
+    "SELECT DISTINCT m.id, m.date - pm.date, m.date FROM address a
+     JOIN participant pp ON pp.address_id = a.id AND pp.role IN ('to', 'cc', 'bcc')
+     JOIN message pm ON pm.id = pp.message_id AND pm.direction = 'outbound'
+     JOIN node n ON n.message_id = pm.id
+     JOIN message m ON m.reply_to_mid = n.mid AND m.direction = 'inbound'
+     JOIN participant mp ON mp.message_id = m.id AND mp.role = 'from' AND mp.address_id = a.id
+     WHERE a.contact_id = ?1 AND m.date >= pm.date";
+
+pub(super) fn median(sorted: &[i64]) -> Option<i64> {
     match sorted.len() {
         0 => None,
         n if n % 2 == 1 => Some(sorted[n / 2]),

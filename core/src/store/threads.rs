@@ -217,11 +217,13 @@ impl Store {
                 "SELECT t.id, t.subject, t.last_counted_date, m.key, coalesce(a.email, ''), coalesce(a.name, '')
                  FROM thread t JOIN message m ON m.id = t.last_message_id
                  LEFT JOIN address a ON a.id = m.from_address_id
+                 LEFT JOIN thread_mark k ON k.message_key = m.key
                  WHERE t.last_direction = 'inbound' AND t.last_counted_date >= ?1
                    AND coalesce(a.status, '') NOT IN ('blocked', 'identity')
+                   AND (k.message_key IS NULL OR (k.state = 'snoozed' AND k.until <= ?3))
                  ORDER BY t.last_counted_date DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![oldest, q.limit as i64], |r| {
+            let rows = stmt.query_map(params![oldest, q.limit as i64, q.now], |r| {
                 awaiting_item(r, WaitingOn::Me, q.now)
             })?;
             for row in rows {
@@ -237,12 +239,19 @@ impl Store {
                      SELECT p.address_id FROM participant p JOIN address x ON x.id = p.address_id
                      WHERE p.message_id = m.id AND p.role IN ('to', 'cc') AND x.status <> 'identity'
                      ORDER BY p.role = 'cc', x.contact_id IS NULL, p.address_id LIMIT 1)
+                 LEFT JOIN thread_mark k ON k.message_key = m.key
                  WHERE t.last_direction = 'outbound' AND t.last_counted_date <= ?1
                    AND t.last_counted_date >= ?2
+                   AND (k.message_key IS NULL OR (k.state = 'snoozed' AND k.until <= ?4))
                  ORDER BY t.last_counted_date DESC LIMIT ?3",
             )?;
             let rows = stmt.query_map(
-                params![q.now - q.their_grace_days * DAY, oldest, q.limit as i64],
+                params![
+                    q.now - q.their_grace_days * DAY,
+                    oldest,
+                    q.limit as i64,
+                    q.now
+                ],
                 |r| awaiting_item(r, WaitingOn::Them, q.now),
             )?;
             for row in rows {
