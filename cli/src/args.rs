@@ -94,9 +94,21 @@ pub enum Command {
     Threads(ThreadsArgs),
 
     /// One conversation as a reply tree (by thread number or any Message-ID in it)
+    #[command(
+        after_help = "Examples:\n  rapport thread 42\n  rapport thread 42 --done          # off the awaiting lists until someone writes again\n  rapport thread 42 --snooze 3d     # back in 3 days, or sooner if someone writes\n  rapport thread '<id@example.com>' --reopen"
+    )]
     Thread {
         /// Thread number (from `rapport threads`) or a Message-ID
         id: String,
+        /// Take it off the awaiting-reply lists until a new message arrives in it
+        #[arg(long, conflicts_with_all = ["snooze", "reopen"])]
+        done: bool,
+        /// Take it off the awaiting-reply lists until then (3d, 2w, 2025-03-01) or a new message
+        #[arg(long, value_name = "WHEN", conflicts_with = "reopen")]
+        snooze: Option<String>,
+        /// Put it back on the lists (undoes --done and --snooze)
+        #[arg(long)]
+        reopen: bool,
     },
 
     /// Conversations waiting on a reply: from you, or from them
@@ -169,6 +181,12 @@ pub enum Command {
 
     /// Per account and folder: last sync, mode, counts, history progress, last error
     Status,
+
+    /// Recent imports with their progress (one still running shows how far it has got)
+    Imports {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 
     /// Every capture path (imports, IMAP, POP3, PST, the Thunderbird and Outlook plugins) with
     /// how many messages it brought and when it last did
@@ -268,6 +286,18 @@ pub struct ContactsArgs {
     pub min: i64,
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Only contacts whose name or an address contains this (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only contacts in no group (the ones left to sort into groups)
+    #[arg(long, conflicts_with = "group")]
+    pub ungrouped: bool,
+    /// Only contacts with mail of this class
+    #[arg(long, value_parser = ["person", "list", "bulk", "auto", "bounce"])]
+    pub class: Option<String>,
+    /// First contact since (7d, 2024-01-31): the people new to you
+    #[arg(long, value_name = "WHEN")]
+    pub new_since: Option<String>,
     /// Skip this many contacts first (to page through a long list)
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
@@ -286,6 +316,9 @@ pub struct ContactArgs {
     /// Put the contact in a group (empty to remove)
     #[arg(long)]
     pub group: Option<String>,
+    /// Leave the contact off the neglected list until then (7d, 2025-03-01; `off` wakes it)
+    #[arg(long, value_name = "WHEN")]
+    pub snooze: Option<String>,
     /// How many recent messages to list
     #[arg(long, default_value_t = 10)]
     pub timeline: usize,

@@ -52,7 +52,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Contacts(args) => contacts(&ctx, args),
         Command::Contact(args) => contact(&ctx, args),
         Command::Threads(args) => threads(&ctx, args),
-        Command::Thread { id } => thread(&ctx, &id),
+        Command::Thread {
+            id,
+            done,
+            snooze,
+            reopen,
+        } => {
+            let mark = views::thread_mark(done, &snooze, reopen, ctx.now)?;
+            thread(&ctx, &id, mark)
+        }
         Command::Awaiting(args) => awaiting(&ctx, args),
         Command::Neglected { limit } => neglected(&ctx, limit),
         Command::Search { text, limit } => search(&ctx, &text.join(" "), limit),
@@ -64,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { address } => explain(&ctx, &address),
         Command::Stats => stats(&ctx),
         Command::Sources => sources(&ctx),
+        Command::Imports { limit } => imports(&ctx, limit),
         Command::Skipped { limit } => skipped(&ctx, limit),
         Command::Account(cmd) => crate::accounts::account(&ctx, cmd),
         Command::Sync(args) => crate::accounts::sync(&ctx, args),
@@ -221,6 +230,14 @@ fn contact(ctx: &Ctx, args: ContactArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &args.group {
         engine.set_group(&args.address, g)?;
     }
+    if let Some(s) = &args.snooze {
+        let until = if matches!(s.trim(), "off" | "none" | "") {
+            None
+        } else {
+            views::future_arg(&args.snooze, ctx.now)?
+        };
+        engine.snooze_contact(&args.address, until)?;
+    }
     if ctx.json {
         fmt::json(&views::contact(
             &engine,
@@ -346,8 +363,24 @@ fn threads(ctx: &Ctx, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn thread(ctx: &Ctx, id: &str) -> anyhow::Result<ExitCode> {
+fn thread(ctx: &Ctx, id: &str, mark: Option<rapport_core::ThreadMark>) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
+    if let Some(mark) = mark {
+        engine.mark_thread(id, mark, ctx.now)?;
+        if !ctx.json && !ctx.quiet {
+            println!(
+                "{}",
+                match mark {
+                    rapport_core::ThreadMark::Done =>
+                        "Marked done: off the awaiting lists until someone writes in it again.",
+                    rapport_core::ThreadMark::Snooze(_) =>
+                        "Snoozed: off the awaiting lists until then, or until someone writes in it.",
+                    rapport_core::ThreadMark::Reopen => "Back on the awaiting lists.",
+                }
+            );
+            return ok();
+        }
+    }
     if ctx.json {
         fmt::json(&views::thread(&engine, id, ctx.now)?)?;
         return ok();
@@ -601,11 +634,9 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
     }
     let moved = match &cmd {
         GroupCommand::Add { group, addresses } => {
-            Some(views::set_groups(&engine, addresses, group, ctx.now)?)
+            Some(views::set_groups(&engine, addresses, group)?)
         }
-        GroupCommand::Remove { addresses } => {
-            Some(views::set_groups(&engine, addresses, "", ctx.now)?)
-        }
+        GroupCommand::Remove { addresses } => Some(views::set_groups(&engine, addresses, "")?),
         _ => None,
     };
     if let Some(moved) = moved {
@@ -617,16 +648,19 @@ fn group(ctx: &Ctx, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
         return ok();
     }
     if ctx.json {
-        fmt::json(&views::groups(&engine)?)?;
+        fmt::json(&views::groups(&engine, ctx.now)?)?;
         return ok();
     }
-    let groups = engine.groups()?;
-    let mut t = Table::new(&["GROUP", "CADENCE", "CONTACTS"]);
-    for (n, c, s) in &groups {
+    let groups = engine.group_overview(ctx.now)?;
+    let mut t = Table::new(&["GROUP", "CADENCE", "CONTACTS", "OVERDUE"]);
+    for g in &groups {
         t.row(vec![
-            n.clone(),
-            c.map(|d| format!("{d} days")).unwrap_or_else(|| "—".into()),
-            s.to_string(),
+            g.group.clone(),
+            g.cadence_days
+                .map(|d| format!("{d} days"))
+                .unwrap_or_else(|| "—".into()),
+            g.contacts.to_string(),
+            g.overdue.to_string(),
         ]);
     }
     t.print_or("No groups. Put a contact in one: rapport contact ADDRESS --group clients");
@@ -725,6 +759,41 @@ fn sources(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ]);
     }
     t.print_or("Nothing stored yet: `rapport import`, `rapport sync` or a mail-client plugin brings mail in.");
+    ok()
+}
+
+fn imports(ctx: &Ctx, limit: usize) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if ctx.json {
+        fmt::json(&views::imports(&engine, limit)?)?;
+        return ok();
+    }
+    let runs = engine.imports(limit)?;
+    let mut t = Table::new(&[
+        "#", "STARTED", "STATE", "PROGRESS", "STORED", "SKIPPED", "PATHS",
+    ])
+    .max_width(6, 50);
+    for r in &runs {
+        let progress = if r.bytes_total > 0 {
+            format!(
+                "{}% of {} files",
+                (r.bytes_done * 100 / r.bytes_total).min(100),
+                r.files_total
+            )
+        } else {
+            format!("{} messages", r.messages)
+        };
+        t.row(vec![
+            r.id.to_string(),
+            ago(Some(r.started), ctx.now),
+            r.state.clone(),
+            progress,
+            r.stored.to_string(),
+            r.skipped.to_string(),
+            r.label.clone(),
+        ]);
+    }
+    t.print_or("No imports recorded yet.");
     ok()
 }
 

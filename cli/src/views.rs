@@ -4,7 +4,7 @@
 
 use anyhow::anyhow;
 use rapport_core::time::parse_when;
-use rapport_core::{AwaitingQuery, ContactQuery, Engine, ThreadQuery};
+use rapport_core::{AwaitingQuery, ContactQuery, Engine, ThreadMark, ThreadQuery};
 use serde_json::{Value, json};
 
 use crate::args::{AwaitingArgs, ContactsArgs, ThreadsArgs};
@@ -24,8 +24,6 @@ pub fn when_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
         .transpose()
 }
 
-// Fields other than the flags below keep their defaults.
-#[allow(clippy::needless_update)]
 pub fn contact_query(args: &ContactsArgs, now: i64) -> anyhow::Result<ContactQuery> {
     Ok(ContactQuery {
         sort: args.sort,
@@ -35,9 +33,12 @@ pub fn contact_query(args: &ContactsArgs, now: i64) -> anyhow::Result<ContactQue
         since: when_arg(&args.since, now)?,
         until: when_arg(&args.until, now)?,
         min_messages: args.min,
+        text: args.search.clone(),
+        ungrouped: args.ungrouped,
+        class: args.class.clone(),
+        first_since: when_arg(&args.new_since, now)?,
         limit: args.limit,
         offset: args.offset,
-        ..ContactQuery::default()
     })
 }
 
@@ -45,9 +46,7 @@ pub fn contact_query(args: &ContactsArgs, now: i64) -> anyhow::Result<ContactQue
 pub fn contacts(engine: &Engine, args: &ContactsArgs, now: i64) -> anyhow::Result<Value> {
     let q = contact_query(args, now)?;
     if args.count {
-        return Ok(
-            json!({ "count": engine.contacts(&ContactQuery { limit: usize::MAX >> 1, offset: 0, ..q }, now)?.len() }),
-        );
+        return Ok(json!({ "count": engine.contacts_count(&q)? }));
     }
     value(&engine.contacts(&q, now)?)
 }
@@ -105,14 +104,13 @@ pub fn stats(engine: &Engine) -> anyhow::Result<Value> {
 }
 
 /// `rapport group list --json`.
-pub fn groups(engine: &Engine) -> anyhow::Result<Value> {
-    let groups = engine.groups()?;
-    Ok(Value::Array(
-        groups
-            .iter()
-            .map(|(n, c, s)| json!({"group": n, "cadence_days": c, "contacts": s}))
-            .collect(),
-    ))
+pub fn groups(engine: &Engine, now: i64) -> anyhow::Result<Value> {
+    value(&engine.group_overview(now)?)
+}
+
+/// `rapport imports --json`.
+pub fn imports(engine: &Engine, limit: usize) -> anyhow::Result<Value> {
+    value(&engine.imports(limit)?)
 }
 
 /// `rapport sources --json`.
@@ -122,20 +120,41 @@ pub fn sources(engine: &Engine) -> anyhow::Result<Value> {
 
 /// Puts contacts in `group` (`""`: in none) and answers `{"updated": N, "previous": [{"address",
 /// "group"}]}`, what an undo needs (`rapport group add|remove --json`).
-pub fn set_groups(
-    engine: &Engine,
-    addresses: &[String],
-    group: &str,
-    now: i64,
-) -> anyhow::Result<Value> {
-    // Every address is checked before anything changes: an unknown one moves nobody.
-    let mut previous = Vec::with_capacity(addresses.len());
-    for address in addresses {
-        let before = engine.contact(address, now)?.summary.group;
-        previous.push(json!({"address": address, "group": before}));
-    }
-    for address in addresses {
-        engine.set_group(address, group.trim())?;
-    }
+pub fn set_groups(engine: &Engine, addresses: &[String], group: &str) -> anyhow::Result<Value> {
+    let previous: Vec<Value> = engine
+        .set_groups(addresses, group)?
+        .into_iter()
+        .map(|(address, group)| json!({"address": address, "group": group}))
+        .collect();
     Ok(json!({"updated": previous.len(), "previous": previous}))
+}
+
+/// A thread's mark from `--done`, `--snooze WHEN` and `--reopen` (`None`: none given).
+pub fn thread_mark(
+    done: bool,
+    snooze: &Option<String>,
+    reopen: bool,
+    now: i64,
+) -> anyhow::Result<Option<ThreadMark>> {
+    Ok(if done {
+        Some(ThreadMark::Done)
+    } else if reopen {
+        Some(ThreadMark::Reopen)
+    } else {
+        future_arg(snooze, now)?.map(ThreadMark::Snooze)
+    })
+}
+
+/// A `--snooze`-style moment: a date, or a span forward from `now` (`3d` is three days on).
+pub fn future_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
+    let Some(v) = s.as_deref() else {
+        return Ok(None);
+    };
+    let v = v.trim();
+    if let Some(span) = rapport_core::time::parse_span(v) {
+        return Ok(Some(now + span));
+    }
+    parse_when(v, now).map(Some).ok_or_else(|| {
+        anyhow!("'{v}' is not a date (use 2025-03-01, or a span such as 3d, 2w, 1m)")
+    })
 }

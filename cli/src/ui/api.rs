@@ -85,7 +85,18 @@ struct Route {
 }
 
 const CONTACT_FILTERS: &[&str] = &[
-    "sort", "flow", "domain", "group", "since", "until", "min", "limit", "offset",
+    "sort",
+    "flow",
+    "domain",
+    "group",
+    "since",
+    "until",
+    "min",
+    "limit",
+    "offset",
+    "search",
+    "class",
+    "new_since",
 ];
 
 fn route_for(path: &str) -> Option<Route> {
@@ -103,8 +114,14 @@ fn route_for(path: &str) -> Option<Route> {
             &[],
         ),
         "neglected" => r(&["neglected"], None, &["limit"], &[]),
-        "contacts" => r(&["contacts"], None, CONTACT_FILTERS, &[]),
-        "contacts/count" => r(&["contacts", "--count"], None, CONTACT_FILTERS, &[]),
+        "contacts" => r(&["contacts"], None, CONTACT_FILTERS, &["ungrouped"]),
+        "contacts/count" => r(
+            &["contacts", "--count"],
+            None,
+            CONTACT_FILTERS,
+            &["ungrouped"],
+        ),
+        "imports" => r(&["imports"], None, &["limit"], &[]),
         "contact" => r(&["contact"], Some("address"), &["timeline"], &[]),
         "explain" => r(&["explain"], Some("address"), &[], &[]),
         "threads" => r(
@@ -172,9 +189,10 @@ fn answer(state: &State, command: &Command) -> anyhow::Result<Value> {
         Command::Contact(a) => views::contact(engine, &a.address, a.timeline, now),
         Command::Explain { address } => views::explain(engine, address),
         Command::Threads(a) => views::threads(engine, a, now),
-        Command::Thread { id } => views::thread(engine, id, now),
+        Command::Thread { id, .. } => views::thread(engine, id, now),
+        Command::Imports { limit } => views::imports(engine, *limit),
         Command::Search { text, limit } => views::search(engine, &text.join(" "), *limit),
-        Command::Group(GroupCommand::List) => views::groups(engine),
+        Command::Group(GroupCommand::List) => views::groups(engine, now),
         Command::Stats => views::stats(engine),
         Command::Sources => views::sources(engine),
         Command::Status => crate::accounts::status_value(&state.ctx, engine),
@@ -226,8 +244,19 @@ fn today(state: &State, query: &str) -> Result<Value, ApiError> {
         "waiting_on_me": read(state, "awaiting", "on=me")?,
         "waiting_on_them": read(state, "awaiting", &format!("on=them&days={days}"))?,
         "neglected": read(state, "neglected", "")?,
-        "new_people": read(state, "contacts", "sort=first&since=7d&limit=50")?,
+        "new_people": read(state, "contacts", "sort=new&new_since=7d&limit=50")?,
     }))
+}
+
+/// A number that moves whenever anything wrote to the database: another process (SQLite's
+/// `data_version`) or this dashboard.
+fn changes(state: &State) -> Result<Value, ApiError> {
+    let others = state
+        .engine
+        .data_version()
+        .map_err(|e| error_resp(&e.into()))?;
+    let own = state.own_writes.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(json!({ "version": others + own }))
 }
 
 pub fn get(state: &State, path: &str, query: &str, csrf: &str) -> Resp {
@@ -239,6 +268,7 @@ pub fn get(state: &State, path: &str, query: &str, csrf: &str) -> Resp {
             "version": env!("CARGO_PKG_VERSION"),
         })),
         "today" => today(state, query),
+        "changes" => changes(state),
         _ => read(state, path, query),
     };
     match result {
@@ -299,7 +329,7 @@ fn write(state: &State, path: &str, bytes: &Bytes) -> Result<Value, ApiError> {
                 group: String,
             }
             let p: P = body(bytes)?;
-            views::set_groups(engine, &p.addresses, &p.group, now).map_err(fail)?
+            views::set_groups(engine, &p.addresses, &p.group).map_err(fail)?
         }
         "group/cadence" => {
             #[derive(Deserialize)]
@@ -312,7 +342,44 @@ fn write(state: &State, path: &str, bytes: &Bytes) -> Result<Value, ApiError> {
             engine
                 .set_group_cadence(&p.group, d)
                 .map_err(|e| fail(e.into()))?;
-            views::groups(engine).map_err(fail)?
+            views::groups(engine, now).map_err(fail)?
+        }
+        "contact/snooze" => {
+            #[derive(Deserialize)]
+            struct P {
+                address: String,
+                until: Option<String>,
+            }
+            let p: P = body(bytes)?;
+            let until = views::future_arg(&p.until, now).map_err(fail)?;
+            engine
+                .snooze_contact(&p.address, until)
+                .map_err(|e| fail(e.into()))?;
+            views::contact(engine, &p.address, 10, now).map_err(fail)?
+        }
+        "thread/mark" => {
+            #[derive(Deserialize)]
+            struct P {
+                thread_id: i64,
+                action: String,
+                until: Option<String>,
+            }
+            let p: P = body(bytes)?;
+            let mark = match p.action.as_str() {
+                "done" => views::thread_mark(true, &None, false, now),
+                "reopen" => views::thread_mark(false, &None, true, now),
+                "snooze" if p.until.is_some() => views::thread_mark(false, &p.until, false, now),
+                _ => Err(anyhow::anyhow!(
+                    "action must be done, reopen, or snooze with until"
+                )),
+            }
+            .map_err(fail)?;
+            if let Some(mark) = mark {
+                engine
+                    .mark_thread(&p.thread_id.to_string(), mark, now)
+                    .map_err(|e| fail(e.into()))?;
+            }
+            views::thread(engine, &p.thread_id.to_string(), now).map_err(fail)?
         }
         _ => {
             return Err(ApiError::new(
