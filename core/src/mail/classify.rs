@@ -205,7 +205,7 @@ pub fn classify_message(env: &Envelope) -> (Class, String) {
         return (Class::Bulk, "Feedback-ID header (bulk sender)".into());
     }
     if let Some((class, why)) = from_class {
-        return (class, format!("sent from a {why}"));
+        return (class, format!("sent from {why}"));
     }
     let recipients = env.to.len() + env.cc.len();
     if recipients > MANY_RECIPIENTS {
