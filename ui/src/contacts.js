@@ -52,7 +52,7 @@ export async function contacts(query) {
   const selection = el("div", { class: "selection", hidden: true });
   const body = el("div", { role: "rowgroup", class: "vbody" });
   const spacer = el("div", { class: "spacer" });
-  const viewport = el("div", { class: "viewport", tabindex: "-1" }, spacer, body);
+  const viewport = el("div", { class: "viewport" }, spacer, body);
 
   const headerRow = el("div", { role: "row", class: "vrow head", "aria-rowindex": "1" },
     el("div", { role: "columnheader", class: "cell check" }, el("span", { class: "sr-only" }, "Selected")),
