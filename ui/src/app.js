@@ -130,7 +130,7 @@ document.addEventListener("keydown", (e) => {
   }
 });
 
-// ---- following the database ----
+// ---- following the database: one cheap request a second ----
 let version = null;
 async function poll() {
   try {
@@ -140,7 +140,7 @@ async function poll() {
   } catch {
     // The server stopped or restarted: keep trying quietly.
   }
-  setTimeout(poll, 2000);
+  setTimeout(poll, 1000);
 }
 
 render(false);

@@ -77,3 +77,33 @@ test("the busiest contact's page and Today agree with the CLI", { skip }, async 
   await b.open(page, ui, "#/sources", "sources-ready", []);
   assert.equal(await b.text(page, "sources-messages"), String(cli(db, ["stats"]).messages));
 });
+
+test("a running import's progress shows on Sources while it runs", { skip }, async () => {
+  const fresh = path.join(tempDir(), "fresh.db");
+  run(fresh, ["identity", "add", "mtk.manpages@gmail.com"]);
+  const ui2 = await startUi(fresh);
+  const p = await (await b.context(browser, ui2)).newPage();
+  try {
+    await b.open(p, ui2, "#/sources", "sources-ready", []);
+    // Small batches: more commits, each recording the progress.
+    const { spawn } = require("node:child_process");
+    const importing = spawn(require("./helpers").BIN, ["--db", fresh, "--quiet", "import", "--batch", "50", found.dir], { stdio: "ignore" });
+    const done = new Promise((resolve) => importing.once("exit", resolve));
+    let seen = null;
+    while (!seen) {
+      const runs = await ui2.api("imports");
+      if (runs[0] && runs[0].state === "running" && runs[0].bytes_total > 0 && runs[0].bytes_done < runs[0].bytes_total) seen = runs[0];
+      else if (runs[0] && runs[0].state === "finished") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(seen, "the API showed the import running, part done");
+    await p.waitForSelector('[data-testid="import-row"][data-state="running"] [data-testid="import-progress"]', { timeout: 20000 });
+    assert.equal(await done, 0);
+    await p.waitForSelector('[data-testid="import-row"][data-state="finished"]', { timeout: 10000 });
+    const last = (await ui2.api("imports"))[0];
+    assert.equal(last.stored, cli(fresh, ["stats"]).messages);
+    assert.equal(last.bytes_done, last.bytes_total);
+  } finally {
+    ui2.stop();
+  }
+});
