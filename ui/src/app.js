@@ -54,6 +54,8 @@ async function render(refresh = false) {
   const focusedId = refresh && document.activeElement ? document.activeElement.id : null;
   main.replaceChildren(view.node);
   document.title = `${view.title || spec.title} · Rapport`;
+  // For bench/ui.sh: when the page's data first reached the screen.
+  if (!refresh) performance.mark(`rapport:${route.name}`);
   if (refresh) {
     window.scrollTo(0, scroll);
     if (focusedId) document.getElementById(focusedId)?.focus();

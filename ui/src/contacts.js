@@ -128,6 +128,7 @@ export async function contacts(query) {
     if (focusedEmail) body.querySelector(`[data-email="${CSS.escape(focusedEmail)}"]`)?.focus({ preventScroll: true });
     selection.hidden = selected.size === 0;
     selection.replaceChildren(...selectionBar());
+    if (!body.dataset.ready && rows.length) performance.mark("rapport:contacts-rows");
     body.dataset.ready = "1";
   }
 
