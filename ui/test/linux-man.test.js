@@ -76,6 +76,19 @@ test("the busiest contact's page and Today agree with the CLI", { skip }, async 
   assert.equal(await page.locator('[data-testid="threads-table"] [data-testid="row"]').count(), cli(db, ["threads", "--limit", "200"]).length);
   await b.open(page, ui, "#/sources", "sources-ready", []);
   assert.equal(await b.text(page, "sources-messages"), String(cli(db, ["stats"]).messages));
+  assert.deepEqual(await b.texts(page, "sightings"), cli(db, ["sources"]).map((s) => String(s.sightings)));
+
+  // The longest thread of the archive as a reply tree, depth by depth.
+  const longest = cli(db, ["threads", "--limit", "200"]).sort((a, c) => c.message_count - a.message_count)[0];
+  const t = cli(db, ["thread", String(longest.id)]);
+  await b.open(page, ui, `#/thread/${longest.id}`, "thread-ready", []);
+  assert.deepEqual(await page.$$eval('[data-testid="thread-message"]', (m) => m.map((x) => Number(x.dataset.depth))), t.messages.map((m) => m.depth));
+
+  // Groups and triage: everyone starts in no group.
+  await b.open(page, ui, "#/groups", "groups-ready", []);
+  assert.equal(await b.text(page, "groups-ungrouped"), String(cli(db, ["contacts", "--ungrouped", "--count"]).count));
+  await b.open(page, ui, "#/triage", "triage-ready", []);
+  assert.equal(await b.text(page, "triage-email"), cli(db, ["contacts", "--ungrouped", "--limit", "1"])[0].email);
 });
 
 test("a running import's progress shows on Sources while it runs", { skip }, async () => {

@@ -263,7 +263,10 @@ pub fn get(state: &State, path: &str, query: &str, csrf: &str) -> Resp {
     let result = match path {
         "session" => Ok(json!({
             "csrf": csrf,
-            "database": state.ctx.db.display().to_string(),
+            "database": std::path::absolute(&state.ctx.db)
+                .unwrap_or_else(|_| state.ctx.db.clone())
+                .display()
+                .to_string(),
             "now": rapport_core::time::format_iso(state.now()),
             "version": env!("CARGO_PKG_VERSION"),
         })),
