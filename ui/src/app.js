@@ -50,6 +50,7 @@ async function render(refresh = false) {
   if (ticket !== rendering) return;
   if (current && current.dispose) current.dispose();
   current = view;
+  current.route = `${route.name}/${route.arg}`;
   const scroll = window.scrollY;
   const focusedId = refresh && document.activeElement ? document.activeElement.id : null;
   main.replaceChildren(view.node);
@@ -66,11 +67,26 @@ async function render(refresh = false) {
   if (view.mounted) view.mounted();
 }
 
-/** Re-renders the page in place (after the user changed something). */
-export function refresh() {
+/** Brings the page up to date with the database. A page with state of its own (the contacts
+ *  table's scroll and selection, triage's undo) updates itself; others are rebuilt, but not
+ *  while the user is typing in one of their fields (the next change or poll catches up). */
+export function refresh(ownAction = false) {
+  const route = parseHash();
+  if (current && current.refresh && current.route === `${route.name}/${route.arg}`) return current.refresh();
+  const active = document.activeElement;
+  if (!ownAction && active && main.contains(active) && ["INPUT", "SELECT", "TEXTAREA"].includes(active.tagName)) {
+    stale = true;
+    return Promise.resolve();
+  }
+  stale = false;
   return render(true);
 }
-window.addEventListener("rapport:refresh", () => refresh());
+let stale = false;
+document.addEventListener("focusout", () => {
+  if (stale) setTimeout(() => { if (stale) refresh(); }, 0);
+});
+// Pages send this after the user's own change: rebuilt at once.
+window.addEventListener("rapport:refresh", () => refresh(true));
 window.addEventListener("hashchange", () => render(false));
 
 // ---- theme ----

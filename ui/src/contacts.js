@@ -221,6 +221,14 @@ export async function contacts(query) {
   return {
     node,
     title: "Contacts",
+    /** New data: the same filters, scroll position and selection. */
+    async refresh() {
+      pages.clear();
+      count = (await get("contacts/count", filters)).count;
+      countLine.textContent = `${count} contacts`;
+      table.setAttribute("aria-rowcount", String(count + 1));
+      await draw();
+    },
     mounted() {
       draw();
       if (query.get("focus") === "search") search.focus();

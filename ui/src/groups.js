@@ -141,6 +141,11 @@ export async function triage() {
   return {
     node,
     title: "Triage",
+    /** Others wrote: the count may have changed; the card and the undo history stay. */
+    async refresh() {
+      total = (await get("contacts/count", { ungrouped: true })).count;
+      draw();
+    },
     onKey(e) {
       if (/^[1-9]$/.test(e.key)) {
         const g = names[Number(e.key) - 1];

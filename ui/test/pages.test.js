@@ -221,6 +221,28 @@ test("The page follows an import run beside it", async () => {
   assert.equal(await page.locator('[data-testid="import-row"]').first().getAttribute("data-state"), "finished");
 });
 
+test("A change beside the page keeps the table's selection and a half-typed field", async () => {
+  await b.open(page, ui, "#/contacts", "contacts-ready", errors);
+  await page.waitForSelector('[data-testid="contacts-table"] [data-testid="row"]');
+  await page.locator('[data-testid="contacts-table"] [data-testid="row"] input[type=checkbox]').first().click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="selected-count"]')?.textContent === "1 selected");
+  const before = cli(db, ["contacts", "--count"]).count;
+  const dir = tempDir("rapport-ui-mail-");
+  fs.writeFileSync(path.join(dir, "beside.eml"), ["From: Dana <dana@northwind.example>", "To: Second Newcomer <second@fresh.example>", "Subject: Hello", `Date: ${new Date().toUTCString()}`, "Message-ID: <ui-live-2@fresh.example>", "", "Hi.", ""].join("\r\n"));
+  run(db, ["--quiet", "import", dir]);
+  await page.waitForFunction((n) => document.querySelector('[data-testid="contacts-count"]').textContent === `${n} contacts`, before + 1, { timeout: 10000 });
+  assert.equal(await b.text(page, "selected-count"), "1 selected", "the selection survived the update");
+  await page.locator(".selection button.ghost").click();
+
+  const address = "priya.shah@acme.example";
+  await b.open(page, ui, `#/contact/${address}`, "contact-inbound-count", errors);
+  await page.fill('[data-testid="cadence-input"]', "4");
+  fs.writeFileSync(path.join(dir, "beside.eml"), ["From: Dana <dana@northwind.example>", "To: Third <third@fresh.example>", "Subject: Hello", `Date: ${new Date().toUTCString()}`, "Message-ID: <ui-live-3@fresh.example>", "", "Hi.", ""].join("\r\n"));
+  run(db, ["--quiet", "import", dir]);
+  await page.waitForTimeout(2500);
+  assert.equal(await page.inputValue('[data-testid="cadence-input"]'), "4", "typing is not overwritten by a refresh");
+});
+
 const PAGES = [
   ["today", "#/today", "today-ready"],
   ["contacts", "#/contacts", "contacts-ready"],
