@@ -139,7 +139,51 @@ pub async fn run(
     acceptor: TlsAcceptor,
     state: Arc<State>,
 ) -> anyhow::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    accept_loop(listener, MAX_CONNECTIONS, move |stream, peer| {
+        serve_connection(stream, peer, acceptor.clone(), state.clone())
+    })
+    .await
+}
+
+/// The runtime the local servers run on: two workers (the machine may have no more).
+pub(crate) fn local_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Listens on 127.0.0.1:`port` (never 0.0.0.0 or ::; 0 picks a free port): the listener and
+/// its port. `in_use` says what to do when the port is taken.
+pub(crate) async fn bind_loopback(port: u16, in_use: &str) -> anyhow::Result<(TcpListener, u16)> {
+    let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!("127.0.0.1:{port} is in use ({in_use})")
+        } else {
+            anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}")
+        }
+    })?;
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .context("cannot read the listening port")?;
+    Ok((listener, port))
+}
+
+/// Accepts connections until the listener fails, at most `limit` open at once, each served by
+/// its own task (the local servers' shared loop: the bridge and the dashboard).
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    limit: usize,
+    serve: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(limit));
     loop {
         let permit = slots
             .clone()
@@ -154,11 +198,10 @@ pub async fn run(
                 continue;
             }
         };
-        let acceptor = acceptor.clone();
-        let state = state.clone();
+        let served = serve(stream, peer);
         tokio::spawn(async move {
             let _permit = permit;
-            serve_connection(stream, peer, acceptor, state).await;
+            served.await;
         });
     }
 }
@@ -193,9 +236,24 @@ pub async fn serve_http<S>(io: S, state: Arc<State>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req| {
+    serve_requests(io, move |req| {
         let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(req, &state).await) }
+        async move { handle(req, &state).await }
+    })
+    .await;
+}
+
+/// Answers the HTTP/1.1 requests of one connection with `handle`, with the local servers'
+/// limits: 15 s to send the headers, 64 KiB of buffered request.
+pub(crate) async fn serve_requests<S, H, Fut>(io: S, handle: H)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Resp> + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let answer = handle(req);
+        async move { Ok::<_, Infallible>(answer.await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

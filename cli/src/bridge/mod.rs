@@ -15,7 +15,6 @@ mod assets;
 pub mod files;
 pub mod http;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -128,26 +127,11 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let engine = Arc::new(ctx.engine()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = http::local_runtime()?;
     runtime.block_on(async move {
-        // Loopback only: never 0.0.0.0 or ::.
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow!("127.0.0.1:{port} is in use (is another `rapport serve` running?)")
-            } else {
-                anyhow!("cannot listen on 127.0.0.1:{port}: {e}")
-            }
-        })?;
         // `--port 0` asks the system for a free port: the Host and Origin checks use that one.
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .context("cannot read the listening port")?;
+        let (listener, port) =
+            http::bind_loopback(port, "is another `rapport serve` running?").await?;
         let pairing = files::new_pairing(&files, rapport_core::time::now())?;
         if !ctx.quiet {
             eprintln!(

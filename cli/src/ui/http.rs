@@ -7,22 +7,17 @@
 //! `POST` with a JSON body, this origin's `Origin` and the session's CSRF token in
 //! `X-Rapport-CSRF` (403). No answer carries CORS headers, so other origins cannot read any.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use anyhow::Context as _;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rapport_core::Engine;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use super::{api, files};
-use crate::bridge::http::{host_of, json_body, same_secret};
+use crate::bridge::http::{accept_loop, host_of, json_body, same_secret, serve_requests};
 use crate::context::Ctx;
 
 /// Largest API request body: a list of addresses to put in a group is the largest there is.
@@ -209,42 +204,17 @@ fn secure_headers(h: &mut HeaderMap) {
 
 /// Serves until the listener fails.
 pub async fn run(listener: TcpListener, state: Arc<State>) -> anyhow::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .context("connection limiter closed")?;
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::debug!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        // Defence in depth: the socket is bound to 127.0.0.1, so this never fires.
-        if !peer.ip().is_loopback() {
-            continue;
-        }
+    accept_loop(listener, MAX_CONNECTIONS, move |stream, peer| {
         let state = state.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(req, state).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(15))
-                .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+        async move {
+            // Defence in depth: the socket is bound to 127.0.0.1, so this never fires.
+            if !peer.ip().is_loopback() {
+                return;
             }
-        });
-    }
+            serve_requests(stream, move |req| handle(req, state.clone())).await;
+        }
+    })
+    .await
 }
 
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Resp {

@@ -11,11 +11,8 @@ mod api;
 mod files;
 mod http;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use anyhow::{Context, anyhow};
 
 use crate::context::Ctx;
 
@@ -56,28 +53,13 @@ fn open_browser(url: &str) {
 pub fn serve(ctx: &Ctx, args: UiArgs) -> anyhow::Result<ExitCode> {
     // Open (and create or upgrade) the database before listening, so a bad path fails here.
     let engine = Arc::new(ctx.engine()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::bridge::http::local_runtime()?;
     runtime.block_on(async move {
-        // Loopback only: never 0.0.0.0 or ::.
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow!(
-                    "127.0.0.1:{} is in use (is another `rapport ui` running?); choose another with --port, or --port 0 for any free one",
-                    args.port
-                )
-            } else {
-                anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port)
-            }
-        })?;
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .context("cannot read the listening port")?;
+        let (listener, port) = crate::bridge::http::bind_loopback(
+            args.port,
+            "is another `rapport ui` running? choose another with --port, or --port 0 for any free one",
+        )
+        .await?;
         let login = crate::bridge::files::new_token()?;
         let url = format!("http://127.0.0.1:{port}/?token={login}");
         if ctx.json {
