@@ -123,6 +123,39 @@ def main():
     write(out, "bridge_request", "two-requests",
           http("POST", "/api/rpc", requests[0], auth) + http("GET", "/taskpane.html"))
 
+    # The dashboard (fuzz/fuzz_targets/ui_request.rs): its fuzz session's cookie and CSRF token.
+    ui_host = "Host: 127.0.0.1:48124"
+    ui_origin = "Origin: http://127.0.0.1:48124"
+    cookie = "Cookie: rapport_ui_48124=" + "5e551011" * 8
+    csrf = "X-Rapport-CSRF: " + "c5rf" * 16
+
+    def ui(method, path, body=b"", headers=()):
+        lines = [f"{method} {path} HTTP/1.1", ui_host] + list(headers)
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    write(out, "ui_request", "login", ui("GET", "/?token=" + "11112222333344445555666677778888aaaabbbbccccddddeeeeffff00001111"))
+    write(out, "ui_request", "page", ui("GET", "/", headers=[cookie]))
+    write(out, "ui_request", "script", ui("GET", "/app.js", headers=[cookie]))
+    write(out, "ui_request", "no-cookie", ui("GET", "/api/stats"))
+    write(out, "ui_request", "bad-host", ui("GET", "/api/stats", headers=[cookie, "Host: evil.example"]))
+    for i, path in enumerate(["/api/session", "/api/today", "/api/contacts?sort=name&limit=5&offset=2",
+                              "/api/contacts/count?ungrouped=1&search=a%25b", "/api/contact?address=a%40b.example&timeline=3",
+                              "/api/explain?address=x%40y.example", "/api/threads?waiting=me", "/api/thread?id=1",
+                              "/api/groups", "/api/search?q=acme", "/api/sources", "/api/imports", "/api/changes",
+                              "/api/awaiting?on=them&days=2", "/api/neglected?limit=3", "/api/contacts?since=30d&class=bulk"]):
+        write(out, "ui_request", f"get-{i:03}", ui("GET", path, headers=[cookie]))
+    posts = [("/api/contact/cadence", b'{"address": "a@b.example", "days": 30}'),
+             ("/api/contacts/group", b'{"addresses": ["a@b.example"], "group": "clients"}'),
+             ("/api/group/cadence", b'{"group": "clients", "days": "off"}'),
+             ("/api/contact/snooze", b'{"address": "a@b.example", "until": "1w"}'),
+             ("/api/thread/mark", b'{"thread_id": 1, "action": "snooze", "until": "3d"}')]
+    for i, (path, body) in enumerate(posts):
+        write(out, "ui_request", f"post-{i:03}", ui("POST", path, body, [cookie, ui_origin, csrf, "Content-Type: application/json"]))
+    write(out, "ui_request", "post-no-csrf", ui("POST", posts[0][0], posts[0][1], [cookie, ui_origin, "Content-Type: application/json"]))
+    write(out, "ui_request", "two-requests", ui("GET", "/api/stats", headers=[cookie]) + ui("GET", "/api/groups", headers=[cookie]))
+
 
 if __name__ == "__main__":
     main()

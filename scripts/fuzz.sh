@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh list               the targets
 #   scripts/fuzz.sh build              only build them
 #
-# Targets: header_parser, mbox_splitter, native_host_frames, bridge_request, rpc_dispatch,
+# Targets: header_parser, mbox_splitter, native_host_frames, bridge_request, ui_request, rpc_dispatch,
 # outlook_files (.msg and .pst).
 # Seeds come from the project's test mail (fuzz/make_seeds.py); the growing corpus lives in
 # $FUZZ_DIR (default target/fuzz-work). A crash stops the run with exit 1 and leaves its input in
@@ -15,7 +15,7 @@
 # a regression test. Each run ends with one line: TARGET: N executions in S s, K crash(es).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS="header_parser mbox_splitter native_host_frames bridge_request rpc_dispatch outlook_files"
+TARGETS="header_parser mbox_splitter native_host_frames bridge_request ui_request rpc_dispatch outlook_files"
 target=${1:-}
 seconds=${2:-60}
 case "$target" in

@@ -84,6 +84,18 @@ impl State {
             || origin == format!("http://localhost:{}", self.port)
     }
 
+    /// A state with a session already open (session id, CSRF token): for the fuzz target,
+    /// which cannot learn a random session id from an earlier answer.
+    pub fn with_session(self, id: &str, csrf: &str) -> State {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.push(Session {
+                id: id.to_string(),
+                csrf: csrf.to_string(),
+            });
+        }
+        self
+    }
+
     /// Spends the login token if `offered` is it: a new session (id, CSRF token).
     fn log_in(&self, offered: &str) -> anyhow::Result<Option<String>> {
         let mut login = self
@@ -211,10 +223,19 @@ pub async fn run(listener: TcpListener, state: Arc<State>) -> anyhow::Result<()>
             if !peer.ip().is_loopback() {
                 return;
             }
-            serve_requests(stream, move |req| handle(req, state.clone())).await;
+            serve_io(stream, state).await;
         }
     })
     .await
+}
+
+/// Answers the HTTP/1.1 requests of one connection (also what the fuzz target drives with
+/// raw bytes).
+pub async fn serve_io<S>(io: S, state: Arc<State>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    serve_requests(io, move |req| handle(req, state.clone())).await;
 }
 
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Resp {

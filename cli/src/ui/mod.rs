@@ -9,7 +9,7 @@
 
 mod api;
 mod files;
-mod http;
+pub mod http;
 
 use std::process::ExitCode;
 use std::sync::Arc;
