@@ -4,6 +4,9 @@
 //! pairing code reach the API and pairing paths (the seeds do).
 #![no_main]
 
+#[path = "http_driver.rs"]
+mod http_driver;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -11,7 +14,6 @@ use libfuzzer_sys::fuzz_target;
 use rapport_cli::bridge::files::BridgeFiles;
 use rapport_cli::bridge::http::{State, serve_http};
 use rapport_core::Engine;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The token the seeds carry.
 const TOKEN: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -58,27 +60,8 @@ fuzz_target!(|data: &[u8]| {
         br#"{"code":"ABCDEFGH","expires":4102444800}"#,
     );
     let state = bridge.state.clone();
-    let answer = bridge.runtime.block_on(async move {
-        let (mut client, server) = tokio::io::duplex(64 * 1024);
-        let served = tokio::spawn(serve_http(server, state));
-        let (mut reading, mut writing) = tokio::io::split(&mut client);
-        let send = async {
-            let _ = writing.write_all(data).await;
-            let _ = writing.shutdown().await;
-        };
-        let mut answer = Vec::new();
-        let receive = reading.read_to_end(&mut answer);
-        let (_, received) = tokio::join!(send, receive);
-        let _ = received;
-        let _ = served.await;
-        answer
+    let answer = http_driver::exchange(&bridge.runtime, data, move |server| {
+        serve_http(server, state)
     });
-    if !answer.is_empty() {
-        // HTTP/1.0 requests get HTTP/1.0 answers.
-        assert!(
-            answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
-            "{:?}",
-            String::from_utf8_lossy(&answer[..answer.len().min(80)])
-        );
-    }
+    http_driver::assert_http(&answer);
 });

@@ -5,13 +5,15 @@
 //! CSRF token reach the API (the seeds do).
 #![no_main]
 
+#[path = "http_driver.rs"]
+mod http_driver;
+
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use rapport_cli::context::Ctx;
 use rapport_cli::ui::http::{State, serve_io};
 use rapport_core::Engine;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PORT: u16 = 48124;
 const LOGIN: &str = "11112222333344445555666677778888aaaabbbbccccddddeeeeffff00001111";
@@ -62,26 +64,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let state = Arc::new(state.with_session(SESSION, CSRF));
-    let answer = ui.runtime.block_on(async move {
-        let (mut client, server) = tokio::io::duplex(64 * 1024);
-        let served = tokio::spawn(serve_io(server, state));
-        let (mut reading, mut writing) = tokio::io::split(&mut client);
-        let send = async {
-            let _ = writing.write_all(data).await;
-            let _ = writing.shutdown().await;
-        };
-        let mut answer = Vec::new();
-        let receive = reading.read_to_end(&mut answer);
-        let (_, received) = tokio::join!(send, receive);
-        let _ = received;
-        let _ = served.await;
-        answer
-    });
-    if !answer.is_empty() {
-        assert!(
-            answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
-            "{:?}",
-            String::from_utf8_lossy(&answer[..answer.len().min(80)])
-        );
-    }
+    let answer = http_driver::exchange(&ui.runtime, data, move |server| serve_io(server, state));
+    http_driver::assert_http(&answer);
 });
