@@ -49,54 +49,26 @@ echo "database: $messages messages, $contacts contacts; busiest contact $top"
 echo
 
 # The first use of the link logs in; the session cookie then serves the API calls and the browser.
-python3 - "$url" "$top" "$thread" "$work/cookie" <<'PY'
-import http.client, json, statistics, sys, time, urllib.parse
-url, top, thread, cookie_file = sys.argv[1:5]
-u = urllib.parse.urlsplit(url)
-conn = http.client.HTTPConnection(u.hostname, u.port)
-conn.request("GET", f"/?{u.query}")
-r = conn.getresponse(); r.read()
-cookie = r.getheader("Set-Cookie").split(";")[0]
-open(cookie_file, "w").write(cookie)
-q = urllib.parse.quote
-calls = [
-    ("today", "/api/today"),
-    ("contacts (first page of 200)", "/api/contacts?limit=200"),
-    ("contacts/count", "/api/contacts/count"),
-    ("contacts by name, offset 1,000", "/api/contacts?limit=200&offset=1000&sort=name"),
-    ("contacts search 'an'", "/api/contacts?limit=200&search=an"),
-    ("contacts in no group", "/api/contacts?limit=200&ungrouped=1"),
-    ("contact (busiest, 20 recent)", f"/api/contact?address={q(top)}&timeline=20"),
-    ("thread", f"/api/thread?id={thread}"),
-    ("threads (200)", "/api/threads?limit=200"),
-    ("groups", "/api/groups"),
-    ("awaiting on me", "/api/awaiting?on=me"),
-    ("neglected", "/api/neglected"),
-    ("search", "/api/search?q=project"),
-    ("sources", "/api/sources"),
-    ("status", "/api/status"),
-    ("imports", "/api/imports"),
-    ("stats", "/api/stats"),
-    ("changes", "/api/changes"),
-]
-print(f"{'API call':34} {'median':>9} {'p95':>9}  budget p95 < 50 ms")
-over = 0
-for name, path in calls:
-    times = []
-    for i in range(51):
-        t = time.perf_counter()
-        conn.request("GET", path, headers={"Cookie": cookie})
-        r = conn.getresponse(); body = r.read()
-        if r.status != 200:
-            raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
-        if i:
-            times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
-    over += p95 >= 50
-    print(f"{name:34} {statistics.median(times):7.1f} ms {p95:7.1f} ms  {'ok' if p95 < 50 else 'OVER'}")
-print(f"{len(calls) - over} of {len(calls)} calls within the budget")
-PY
+top_q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$top")
+python3 bench/ui_api.py "$url" "$work/cookie" \
+  "today=/api/today" \
+  "contacts (first page of 200)=/api/contacts?limit=200" \
+  "contacts/count=/api/contacts/count" \
+  "contacts by name, offset 1,000=/api/contacts?limit=200&offset=1000&sort=name" \
+  "contacts search 'an'=/api/contacts?limit=200&search=an" \
+  "contacts in no group=/api/contacts?limit=200&ungrouped=1" \
+  "contact (busiest, 20 recent)=/api/contact?address=$top_q&timeline=20" \
+  "thread=/api/thread?id=$thread" \
+  "threads (200)=/api/threads?limit=200" \
+  "groups=/api/groups" \
+  "awaiting on me=/api/awaiting?on=me" \
+  "neglected=/api/neglected" \
+  "search=/api/search?q=project" \
+  "sources=/api/sources" \
+  "status=/api/status" \
+  "imports=/api/imports" \
+  "stats=/api/stats" \
+  "changes=/api/changes"
 echo
 
 cookie=$(cat "$work/cookie")
@@ -154,35 +126,12 @@ ui_pid=$!
 for _ in $(seq 100); do [ -s "$work/ui2.json" ] && break; sleep 0.05; done
 url2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/ui2.json")
 echo "database: $("$R" --db "$many" contacts --count --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])') contacts (one message each)"
-python3 - "$url2" "$work/cookie2" <<'PY'
-import http.client, statistics, sys, time, urllib.parse
-url, cookie_file = sys.argv[1:3]
-u = urllib.parse.urlsplit(url)
-conn = http.client.HTTPConnection(u.hostname, u.port)
-conn.request("GET", f"/?{u.query}")
-r = conn.getresponse(); r.read()
-cookie = r.getheader("Set-Cookie").split(";")[0]
-open(cookie_file, "w").write(cookie)
-calls = [
-    ("contacts (first page of 200)", "/api/contacts?limit=200"),
-    ("contacts by name, offset 30,000", "/api/contacts?limit=200&offset=30000&sort=name"),
-    ("contacts/count", "/api/contacts/count"),
-    ("contacts search 'person123'", "/api/contacts?limit=200&search=person123"),
-    ("contacts/count of that search", "/api/contacts/count?search=person123"),
-]
-print(f"{'API call':34} {'median':>9} {'p95':>9}  budget p95 < 50 ms")
-for name, path in calls:
-    times = []
-    for i in range(51):
-        t = time.perf_counter()
-        conn.request("GET", path, headers={"Cookie": cookie})
-        r = conn.getresponse(); r.read()
-        if i:
-            times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
-    print(f"{name:34} {statistics.median(times):7.1f} ms {p95:7.1f} ms  {'ok' if p95 < 50 else 'OVER'}")
-PY
+python3 bench/ui_api.py "$url2" "$work/cookie2" \
+  "contacts (first page of 200)=/api/contacts?limit=200" \
+  "contacts by name, offset 30,000=/api/contacts?limit=200&offset=30000&sort=name" \
+  "contacts/count=/api/contacts/count" \
+  "contacts search 'person123'=/api/contacts?limit=200&search=person123" \
+  "contacts/count of that search=/api/contacts/count?search=person123"
 echo
 node - "$url2" "$(cat "$work/cookie2")" <<'JS'
 const { chromium } = require(process.cwd() + "/ui/node_modules/playwright-core");
