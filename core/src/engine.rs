@@ -631,10 +631,6 @@ impl Engine {
         self.with(|s| s.set_group_cadence(group.trim(), days))
     }
 
-    pub fn groups(&self) -> Result<Vec<(String, Option<i64>, i64)>> {
-        self.with(|s| s.groups())
-    }
-
     /// Groups with cadence, size and how many of their contacts are overdue.
     pub fn group_overview(&self, now: i64) -> Result<Vec<crate::model::GroupInfo>> {
         self.with(|s| s.group_overview(now))

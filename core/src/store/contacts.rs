@@ -553,18 +553,6 @@ impl Store {
         tx.commit()?;
         Ok(previous)
     }
-
-    pub fn groups(&self) -> Result<Vec<(String, Option<i64>, i64)>> {
-        Ok(self
-            .conn
-            .prepare(
-                "SELECT n.name, g.cadence_days, (SELECT count(*) FROM contact c WHERE c.group_name = n.name)
-                 FROM (SELECT name FROM contact_group UNION SELECT group_name FROM contact WHERE group_name <> '') n
-                 LEFT JOIN contact_group g ON g.name = n.name ORDER BY n.name",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
-    }
 }
 
 #[cfg(test)]
@@ -634,7 +622,16 @@ mod tests {
         store.set_contact_group(bob, "friends")?;
         store.set_group_cadence("friends", Some(14))?;
         assert_eq!(store.neglected(CAPTURED, 10)?.len(), 1);
-        assert_eq!(store.groups()?, vec![("friends".to_string(), Some(14), 1)]);
+        let groups = store.group_overview(CAPTURED)?;
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            (
+                groups[0].group.as_str(),
+                groups[0].cadence_days,
+                groups[0].contacts
+            ),
+            ("friends", Some(14), 1)
+        );
         Ok(())
     }
 
