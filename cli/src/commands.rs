@@ -230,13 +230,8 @@ fn contact(ctx: &Ctx, args: ContactArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &args.group {
         engine.set_group(&args.address, g)?;
     }
-    if let Some(s) = &args.snooze {
-        let until = if matches!(s.trim(), "off" | "none" | "") {
-            None
-        } else {
-            views::future_arg(&args.snooze, ctx.now)?
-        };
-        engine.snooze_contact(&args.address, until)?;
+    if args.snooze.is_some() {
+        engine.snooze_contact(&args.address, views::snooze_until(&args.snooze, ctx.now)?)?;
     }
     if ctx.json {
         fmt::json(&views::contact(

@@ -145,6 +145,14 @@ pub fn thread_mark(
     })
 }
 
+/// Until when a snooze runs: `off`, `none` or nothing wakes (None), else as [`future_arg`].
+pub fn snooze_until(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
+    match s.as_deref().map(str::trim) {
+        None | Some("off" | "none" | "") => Ok(None),
+        Some(_) => future_arg(s, now),
+    }
+}
+
 /// A `--snooze`-style moment: a date, or a span forward from `now` (`3d` is three days on).
 pub fn future_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
     let Some(v) = s.as_deref() else {
@@ -157,4 +165,26 @@ pub fn future_arg(s: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
     parse_when(v, now).map(Some).ok_or_else(|| {
         anyhow!("'{v}' is not a date (use 2025-03-01, or a span such as 3d, 2w, 1m)")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{future_arg, snooze_until};
+
+    #[test]
+    fn snoozes_count_spans_forward_and_off_wakes() -> anyhow::Result<()> {
+        let now = 1_790_000_000;
+        assert_eq!(
+            snooze_until(&Some("3d".into()), now)?,
+            Some(now + 3 * 86_400)
+        );
+        assert_eq!(snooze_until(&Some("off".into()), now)?, None);
+        assert_eq!(snooze_until(&None, now)?, None);
+        assert_eq!(
+            future_arg(&Some("2026-01-01".into()), now)?,
+            Some(1_767_225_600)
+        );
+        assert!(snooze_until(&Some("someday".into()), now).is_err());
+        Ok(())
+    }
 }

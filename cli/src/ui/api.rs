@@ -354,7 +354,7 @@ fn write(state: &State, path: &str, bytes: &Bytes) -> Result<Value, ApiError> {
                 until: Option<String>,
             }
             let p: P = body(bytes)?;
-            let until = views::future_arg(&p.until, now).map_err(fail)?;
+            let until = views::snooze_until(&p.until, now).map_err(fail)?;
             engine
                 .snooze_contact(&p.address, until)
                 .map_err(|e| fail(e.into()))?;
