@@ -82,7 +82,7 @@ pub fn serve(ctx: &Ctx, args: UiArgs) -> anyhow::Result<ExitCode> {
             login,
             // A server runs for days: "now" is the clock unless a fixed one is asked for.
             ctx.now_fixed.then_some(ctx.now),
-        )?);
+        ));
         tokio::select! {
             r = http::run(listener, state) => r,
             _ = tokio::signal::ctrl_c() => {
