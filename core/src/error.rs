@@ -44,6 +44,11 @@ pub enum Error {
     #[error("TLS error talking to {host}: {detail}")]
     Tls { host: String, detail: String },
 
+    /// A server answered, but with an error about this request (an EWS response code, a Graph
+    /// error): it ends the folder being pulled, not the whole sync.
+    #[error("the server {host} answered: {detail}")]
+    Server { host: String, detail: String },
+
     #[error("the server {host} does not support {what}")]
     Unsupported { host: String, what: String },
 
@@ -111,9 +116,10 @@ impl Error {
                 ErrorCode::Storage
             }
             Error::Config { .. } => ErrorCode::Config,
-            Error::Network { .. } | Error::Tls { .. } | Error::Unsupported { .. } => {
-                ErrorCode::Network
-            }
+            Error::Network { .. }
+            | Error::Tls { .. }
+            | Error::Unsupported { .. }
+            | Error::Server { .. } => ErrorCode::Network,
             Error::Auth { .. } => ErrorCode::Auth,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Closed => ErrorCode::Closed,

@@ -38,6 +38,7 @@ pub mod text;
 pub mod thread;
 pub mod thunderbird_profile;
 pub mod time;
+pub mod xml;
 
 pub use engine::{Captured, Engine, PreparedWindow, SentRecord, WindowOutcome};
 pub use error::{Error, ErrorCode, Result};
