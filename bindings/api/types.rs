@@ -859,6 +859,14 @@ record! {
         #[doc = " Folders never to sync."]
         #[optional]
         pub exclude: Option<Vec<String>>,
+        #[doc = " `imap` (default) or `ews` (on-premises Exchange: `host` is the Exchange server,"]
+        #[doc = " `user` any login form, `port` and `security` unused)."]
+        #[ts = "'imap' | 'ews'"]
+        #[optional]
+        pub kind: Option<String>,
+        #[doc = " An `ews` account's endpoint, when it is not https://HOST/EWS/Exchange.asmx."]
+        #[optional]
+        pub ews_url: Option<String>,
     }
 }
 
@@ -871,7 +879,17 @@ impl SyncAccount {
             .transpose()?;
         let spec = AccountSpec {
             name: self.name.clone(),
-            kind: AccountKind::Imap,
+            kind: match self.kind.as_deref() {
+                None => AccountKind::Imap,
+                Some(kind) => match kind.parse()? {
+                    kind @ (AccountKind::Imap | AccountKind::Ews) => kind,
+                    other => {
+                        return Err(invalid(format!(
+                            "a {other} account cannot be synced through this call (imap or ews)"
+                        )));
+                    }
+                },
+            },
             email: self.email.clone(),
             office365: false,
             host: Some(self.host.clone()),
@@ -892,6 +910,7 @@ impl SyncAccount {
                 only: Vec::new(),
             },
             path: None,
+            ews_url: self.ews_url.clone(),
         };
         spec.build().map(|(account, _)| account)
     }

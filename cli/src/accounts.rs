@@ -46,6 +46,16 @@ pub struct AddArgs {
     /// A POP3 mailbox (read-only: nothing is deleted or marked) instead of IMAP
     #[arg(long, conflicts_with_all = ["sync_junk", "sync_trash", "sync_drafts", "exclude"])]
     pub pop3: bool,
+    /// On-premises Exchange over EWS (Exchange 2016, 2019, Subscription Edition): the server is
+    /// found by Autodiscover from --email unless --server or --ews-url gives it
+    #[arg(long, conflicts_with_all = ["pop3", "port", "security", "provider", "insecure"])]
+    pub exchange: bool,
+    /// The EWS endpoint, when it is not https://SERVER/EWS/Exchange.asmx (with --exchange)
+    #[arg(long, value_name = "URL", requires = "exchange")]
+    pub ews_url: Option<String>,
+    /// Trust a server Autodiscover finds outside the address's domain without asking
+    #[arg(long, requires = "exchange")]
+    pub allow_redirect: bool,
     /// An Outlook data file (.pst) instead of a server: read whenever Outlook is closed
     #[arg(long, value_name = "FILE", conflicts_with_all = ["pop3", "host", "port", "security", "user", "provider", "password_command", "password_env", "oauth2_command"])]
     pub pst: Option<PathBuf>,
@@ -55,14 +65,16 @@ pub struct AddArgs {
     /// Server settings for a provider that --email does not reveal
     #[arg(long, value_enum)]
     pub provider: Option<ProviderArg>,
-    #[arg(long)]
+    /// The server (an Exchange server with --exchange)
+    #[arg(long, visible_alias = "server")]
     pub host: Option<String>,
     #[arg(long)]
     pub port: Option<u16>,
     #[arg(long, value_parser = crate::choice::choice(Security::ALL, Security::as_str))]
     pub security: Option<Security>,
-    /// Login name [default: the address]
-    #[arg(long)]
+    /// Login name [default: the address]. Exchange takes any form: the address, the part
+    /// before @, DOMAIN\\user or the UPN
+    #[arg(long, visible_alias = "username")]
     pub user: Option<String>,
     /// A command printing the password (its first line is used)
     #[arg(long, value_name = "COMMAND")]
@@ -262,6 +274,24 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
             let account = config.account(&name)?.clone();
             let rt = runtime()?;
             let result = rt.block_on(syncer::test_account(&account))?;
+            // Exchange: the login form that worked is the one to keep.
+            let login = result
+                .capabilities
+                .iter()
+                .find_map(|c| c.strip_prefix("login "));
+            if let Some(login) = login.filter(|l| *l != account.user) {
+                let mut config = config.clone();
+                if let Some(saved) = config.accounts.iter_mut().find(|a| a.name == name) {
+                    saved.user = login.to_string();
+                }
+                config.save(&path)?;
+                if !ctx.quiet {
+                    eprintln!(
+                        "The server refused '{}' but accepted '{login}': saved '{login}' as the login.",
+                        account.user
+                    );
+                }
+            }
             if ctx.json {
                 fmt::json(&result)?;
                 return Ok(ExitCode::SUCCESS);
@@ -299,6 +329,8 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         name: args.name.clone(),
         kind: if args.pst.is_some() {
             AccountKind::Pst
+        } else if args.exchange {
+            AccountKind::Ews
         } else if args.pop3 {
             AccountKind::Pop3
         } else {
@@ -324,7 +356,11 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             only: Vec::new(),
         },
         path: args.pst.clone(),
+        ews_url: args.ews_url.clone(),
     };
+    if spec.kind == AccountKind::Ews {
+        return add_exchange(ctx, path, config, spec, args.allow_redirect);
+    }
     // No server given and none built in: ask the address's domain.
     let discovery = match &spec.email {
         Some(email)
@@ -408,6 +444,132 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `account add --exchange`: the endpoint from --ews-url, --server or Autodiscover; then, with
+/// a password source, every login form in turn until the server accepts one, which is saved.
+fn add_exchange(
+    ctx: &Ctx,
+    path: &Path,
+    mut config: Config,
+    mut spec: AccountSpec,
+    allow_redirect: bool,
+) -> anyhow::Result<ExitCode> {
+    let has_server = spec.host.as_deref().is_some_and(|h| !h.trim().is_empty())
+        || spec
+            .ews_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty());
+    let rt = runtime()?;
+    let mut discovered = None;
+    if !has_server {
+        let Some(email) = spec.email.clone() else {
+            bail!("an Exchange account needs --email (for Autodiscover), --server or --ews-url");
+        };
+        // The secret's source, as the account will have it (the host is not known yet).
+        let probe = AccountSpec {
+            host: Some("autodiscover.invalid".into()),
+            ..spec.clone()
+        }
+        .build()?
+        .0;
+        let found = autodiscover_exchange(ctx, &rt, &probe, &email, allow_redirect)?;
+        spec.ews_url = Some(found.ews_url.clone());
+        discovered = Some(found);
+    }
+    let (mut account, _) = spec.build()?;
+    let test = rt.block_on(syncer::test_account(&account))?;
+    let login = test
+        .capabilities
+        .iter()
+        .find_map(|c| c.strip_prefix("login "))
+        .map(str::to_string);
+    let scheme = test
+        .capabilities
+        .iter()
+        .find_map(|c| c.strip_prefix("auth "))
+        .unwrap_or("none")
+        .to_string();
+    if let Some(login) = &login {
+        account.user = login.clone();
+    }
+    config.accounts.retain(|a| a.name != account.name);
+    config.accounts.push(account.clone());
+    config.save(path)?;
+    if ctx.json {
+        let mut value = serde_json::to_value(&account)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("auth_scheme".into(), scheme.clone().into());
+            map.insert(
+                "folders".into(),
+                serde_json::to_value(&test.synced_folders)?,
+            );
+            if let Some(d) = &discovered {
+                map.insert("discovery".into(), serde_json::to_value(d)?);
+            }
+        }
+        fmt::json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(d) = &discovered {
+        eprintln!("Found {} through Autodiscover ({}).", d.ews_url, d.route);
+    }
+    eprintln!(
+        "Logged in to {} as {} ({}); {} mail folders to sync.",
+        account.ews_endpoint(),
+        account.user,
+        scheme.to_uppercase(),
+        test.synced_folders.len()
+    );
+    eprintln!("Added {} (Exchange) to {}.", account.name, path.display());
+    eprintln!(
+        "Next: rapport sync {0}   (rapport watch {0} keeps it current)",
+        account.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Autodiscover for `account add --exchange`, with progress on stderr and the user's word
+/// before a server outside the address's domain is trusted (a terminal prompt, or
+/// --allow-redirect).
+fn autodiscover_exchange(
+    ctx: &Ctx,
+    rt: &tokio::runtime::Runtime,
+    probe: &Account,
+    email: &str,
+    allow_redirect: bool,
+) -> anyhow::Result<rapport_core::discover::exchange::ExchangeDiscovery> {
+    let password = probe.secret()?;
+    let quiet = ctx.quiet;
+    let progress = move |line: &str| {
+        if !quiet {
+            eprintln!("  Autodiscover: {line}");
+        }
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let confirm = move |host: &str| -> bool {
+        if allow_redirect {
+            return true;
+        }
+        if !interactive {
+            eprintln!(
+                "  Autodiscover points to {host}, outside your address's domain: not trusted (pass --allow-redirect to accept it)"
+            );
+            return false;
+        }
+        eprint!("  Autodiscover points to {host}, outside your address's domain. Trust it? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && answer.trim().eq_ignore_ascii_case("y")
+    };
+    Ok(rt.block_on(rapport_core::discover::exchange::autodiscover(
+        &probe.name,
+        email,
+        &probe.user,
+        &password,
+        probe.ca_file.clone(),
+        &confirm,
+        &progress,
+    ))?)
+}
+
 /// Runs discovery for `account add`: progress on stderr (unless --quiet). `None` when the
 /// server was found but, without a secret, nothing could be verified (already reported).
 fn discover_server(
@@ -443,6 +605,7 @@ fn discover_server(
             insecure: false,
             folders: FolderPolicy::default(),
             path: None,
+            ews_url: None,
         };
         Some(probe.secret()?)
     } else {
@@ -564,6 +727,7 @@ fn import_thunderbird(ctx: &Ctx, path: &Path, args: ThunderbirdArgs) -> anyhow::
             insecure: false,
             folders: FolderPolicy::default(),
             path: None,
+            ews_url: None,
         };
         if let Err(e) = account.validate_settings() {
             skipped.push(tb::SkippedAccount {

@@ -107,16 +107,24 @@ pub enum AccountKind {
     /// An Outlook data file (`.pst`), read whenever it can be opened (Outlook locks the one it
     /// has open).
     Pst,
+    /// On-premises Exchange over Exchange Web Services (NTLM or Basic over https).
+    Ews,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 3] = [AccountKind::Imap, AccountKind::Pop3, AccountKind::Pst];
+    pub const ALL: [AccountKind; 4] = [
+        AccountKind::Imap,
+        AccountKind::Pop3,
+        AccountKind::Pst,
+        AccountKind::Ews,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AccountKind::Imap => "imap",
             AccountKind::Pop3 => "pop3",
             AccountKind::Pst => "pst",
+            AccountKind::Ews => "ews",
         }
     }
 
@@ -126,6 +134,7 @@ impl AccountKind {
             AccountKind::Imap => crate::source::SourceKind::Imap,
             AccountKind::Pop3 => crate::source::SourceKind::Pop3,
             AccountKind::Pst => crate::source::SourceKind::Pst,
+            AccountKind::Ews => crate::source::SourceKind::Ews,
         }
     }
 }
@@ -172,6 +181,9 @@ pub struct Account {
     /// The data file a `pst` account reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// An `ews` account's endpoint, when it is not `https://<host>/EWS/Exchange.asmx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ews_url: Option<String>,
 }
 
 impl Account {
@@ -180,6 +192,7 @@ impl Account {
             AccountKind::Imap => self.security.default_port(),
             AccountKind::Pop3 => self.security.default_pop3_port(),
             AccountKind::Pst => 0,
+            AccountKind::Ews => 443,
         })
     }
 
@@ -187,7 +200,16 @@ impl Account {
     pub fn location(&self) -> String {
         match (&self.kind, &self.path) {
             (AccountKind::Pst, Some(path)) => path.display().to_string(),
+            (AccountKind::Ews, _) => self.ews_endpoint(),
             _ => format!("{}:{}", self.host, self.port()),
+        }
+    }
+
+    /// An `ews` account's endpoint: its `ews_url`, else the standard path on its host.
+    pub fn ews_endpoint(&self) -> String {
+        match &self.ews_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => format!("https://{}/EWS/Exchange.asmx", self.host),
         }
     }
 
@@ -223,7 +245,21 @@ impl Account {
                 _ => Err(bad("a pst account needs the data file's path".into())),
             };
         }
-        if self.host.trim().is_empty() {
+        if self.kind == AccountKind::Ews {
+            let endpoint = self.ews_endpoint();
+            match crate::discover::http::Url::parse(&endpoint) {
+                Some(url) if url.https => {}
+                Some(_) => {
+                    return Err(bad(format!(
+                        "{endpoint} is plain HTTP; Exchange credentials go only over https"
+                    )));
+                }
+                None => return Err(bad(format!("'{endpoint}' is not an https URL"))),
+            }
+            if self.host.trim().is_empty() && self.ews_url.is_none() {
+                return Err(bad("no server: give --server or --ews-url".into()));
+            }
+        } else if self.host.trim().is_empty() {
             return Err(bad("no host".into()));
         }
         if self.user.trim().is_empty() {
@@ -333,6 +369,8 @@ pub struct AccountSpec {
     pub folders: FolderPolicy,
     /// The data file of a `pst` account.
     pub path: Option<PathBuf>,
+    /// An `ews` account's endpoint (found by Autodiscover, or given).
+    pub ews_url: Option<String>,
 }
 
 impl AccountSpec {
@@ -341,6 +379,9 @@ impl AccountSpec {
     pub fn build(self) -> Result<(Account, Option<Preset>)> {
         if self.kind == AccountKind::Pst {
             return self.build_pst().map(|account| (account, None));
+        }
+        if self.kind == AccountKind::Ews {
+            return self.build_ews().map(|account| (account, None));
         }
         let email = self.email.clone().unwrap_or_default();
         let preset = if self.office365 {
@@ -351,7 +392,7 @@ impl AccountSpec {
         let preset_host = preset.as_ref().and_then(|p| match self.kind {
             AccountKind::Imap => Some(p.host),
             AccountKind::Pop3 => p.pop3_host,
-            AccountKind::Pst => None,
+            AccountKind::Pst | AccountKind::Ews => None,
         });
         let host = self
             .host
@@ -384,7 +425,7 @@ impl AccountSpec {
             // A preset's port is its IMAP port; POP3 takes the standard one for its security.
             port: self.port.or(match self.kind {
                 AccountKind::Imap => preset.as_ref().map(|p| p.port),
-                AccountKind::Pop3 | AccountKind::Pst => None,
+                AccountKind::Pop3 | AccountKind::Pst | AccountKind::Ews => None,
             }),
             security: self.security.unwrap_or_default(),
             auth,
@@ -395,6 +436,7 @@ impl AccountSpec {
             insecure: self.insecure,
             folders: self.folders,
             path: None,
+            ews_url: None,
         };
         account.validate()?;
         Ok((account, preset))
@@ -402,6 +444,56 @@ impl AccountSpec {
 }
 
 impl AccountSpec {
+    /// An `ews` account: its server (or endpoint), the login (the address unless given), and
+    /// where its password or token comes from.
+    fn build_ews(self) -> Result<Account> {
+        let email = self.email.clone().unwrap_or_default();
+        let ews_url = self
+            .ews_url
+            .clone()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        let host = match (&self.host, &ews_url) {
+            (Some(h), _) if !h.trim().is_empty() => h.trim().to_ascii_lowercase(),
+            (_, Some(url)) => crate::discover::http::Url::parse(url)
+                .map(|u| u.host)
+                .ok_or_else(|| Error::InvalidInput(format!("'{url}' is not an https URL")))?,
+            _ => {
+                return Err(Error::InvalidInput(
+                    "an Exchange account needs --server, --ews-url, or an address whose domain Autodiscover answers for".into(),
+                ));
+            }
+        };
+        let auth = self.auth.unwrap_or(if self.oauth2_token_command.is_some() {
+            AuthKind::Xoauth2
+        } else {
+            AuthKind::Password
+        });
+        let account = Account {
+            name: self.name,
+            kind: AccountKind::Ews,
+            user: self
+                .user
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| email.clone()),
+            email,
+            host,
+            port: None,
+            security: Security::Tls,
+            auth,
+            password_command: self.password_command,
+            password_env: self.password_env,
+            oauth2_token_command: self.oauth2_token_command,
+            ca_file: self.ca_file,
+            insecure: false,
+            folders: self.folders,
+            path: None,
+            ews_url,
+        };
+        account.validate()?;
+        Ok(account)
+    }
+
     /// A `pst` account: its file (made absolute, so that `watch` finds it from anywhere) and,
     /// optionally, the owner's address.
     fn build_pst(self) -> Result<Account> {
@@ -428,6 +520,7 @@ impl AccountSpec {
             insecure: false,
             folders: self.folders,
             path: Some(path),
+            ews_url: None,
         };
         account.validate()?;
         Ok(account)
@@ -695,6 +788,7 @@ mod tests {
             insecure: false,
             folders: FolderPolicy::default(),
             path: None,
+            ews_url: None,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::config::{Account, AccountKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::import::CancelToken;
+use crate::source::ews::EwsSource;
 use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET, stored_uids};
 use crate::source::pipeline::{blocking, pull_account};
 use crate::source::pop3::Pop3Source;
@@ -48,6 +49,30 @@ pub async fn connect(account: &Account) -> Result<ImapSession> {
         )));
     }
     ImapSession::connect(account, &secret_of(account).await?).await
+}
+
+/// An EWS client for an `ews` account, logging in as `login` (its saved user when None).
+pub async fn ews_client(
+    account: &Account,
+    login: Option<&str>,
+) -> Result<crate::sync::ews::EwsClient> {
+    use crate::sync::ews::{Credentials, EwsClient};
+    let endpoint = account.ews_endpoint();
+    let url = crate::discover::http::Url::parse(&endpoint).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "account '{}': '{endpoint}' is not a URL",
+            account.name
+        ))
+    })?;
+    let secret = secret_of(account).await?;
+    let credentials = match account.auth {
+        crate::config::AuthKind::Xoauth2 => Credentials::Bearer(secret),
+        crate::config::AuthKind::Password => Credentials::Password {
+            user: login.unwrap_or(&account.user).to_string(),
+            password: secret,
+        },
+    };
+    EwsClient::new(&account.name, url, account.ca_file.clone(), credentials)
 }
 
 /// Connects to a POP3 account with its secret.
@@ -84,6 +109,12 @@ pub async fn sync_account(
             let path = pst_path(account)?;
             note_identity(&engine, account).await?;
             let mut source = PstSource::new(Arc::clone(&engine), account.name.clone(), path);
+            pull_account(&engine, &mut source, options, progress, cancel).await
+        }
+        AccountKind::Ews => {
+            let client = ews_client(account, None).await?;
+            note_identity(&engine, account).await?;
+            let mut source = EwsSource::new(account.clone(), client);
             pull_account(&engine, &mut source, options, progress, cancel).await
         }
     };
@@ -230,6 +261,7 @@ pub async fn watch_account(
             AccountKind::Imap => watch_imap(watch, &mut attempt).await,
             AccountKind::Pop3 => watch_pop3(watch, &mut attempt).await,
             AccountKind::Pst => watch_pst(watch, &mut attempt).await,
+            AccountKind::Ews => watch_by_polling(watch, &mut attempt).await,
         };
         match outcome {
             Ok(()) => break,
@@ -406,6 +438,34 @@ async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
 /// (its size or modification time) and can be opened. While it cannot (Outlook keeps the data
 /// file it has open locked; a copy may be half-written), watch says so once and tries again
 /// every poll; nothing stored is touched.
+/// `watch` for a server without push that Rapport uses (EWS): a sync every `poll`, each one
+/// only asking for the changes since the saved sync states. Errors go up to `watch_account`,
+/// which reconnects with back-off.
+async fn watch_by_polling(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
+    let quiet = |_: &SyncProgress| {};
+    let mut first = true;
+    while !watch.cancel.is_cancelled() {
+        let report = sync_account(
+            Arc::clone(watch.engine),
+            watch.account,
+            &SyncOptions::default(),
+            &quiet,
+            watch.cancel,
+        )
+        .await?;
+        *attempt = 0;
+        if first {
+            watch.tell(WatchEvent::connected(watch.account, "polling"));
+        }
+        if first || report.stored > 0 {
+            watch.tell(WatchEvent::synced(watch.account, &report));
+        }
+        first = false;
+        pause(watch.options.poll, watch.cancel).await;
+    }
+    Ok(())
+}
+
 async fn watch_pst(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
     let quiet = |_: &SyncProgress| {};
     let path = pst_path(watch.account)?;
@@ -647,6 +707,9 @@ pub async fn test_account(account: &Account) -> Result<AccountTest> {
                 .collect(),
         });
     }
+    if account.kind == AccountKind::Ews {
+        return test_ews(account).await;
+    }
     if account.kind == AccountKind::Pop3 {
         let mut session = connect_pop3(account).await?;
         let (messages, _) = session.stat().await?;
@@ -694,9 +757,107 @@ pub async fn test_account(account: &Account) -> Result<AccountTest> {
     Ok(out)
 }
 
+/// The login names to try for an Exchange account, in order: what the user typed, the whole
+/// address, the part before @, and `DOMAIN\user` when a domain is known (from the typed name
+/// or the server's NTLM challenge). Duplicates dropped.
+pub fn ews_login_forms(typed: &str, email: &str, domain: Option<&str>) -> Vec<String> {
+    let local = email.split('@').next().unwrap_or("");
+    let typed_user = typed.rsplit(['\\', '/']).next().unwrap_or(typed);
+    let typed_user = typed_user.split('@').next().unwrap_or(typed_user);
+    let user = if typed_user.is_empty() {
+        local
+    } else {
+        typed_user
+    };
+    let mut forms: Vec<String> = vec![typed.to_string(), email.to_string(), local.to_string()];
+    let typed_domain = typed.split_once('\\').map(|(d, _)| d);
+    if let Some(d) = typed_domain.or(domain).filter(|d| !d.is_empty()) {
+        forms.push(format!("{d}\\{user}"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    forms
+        .into_iter()
+        .filter(|f| !f.is_empty() && seen.insert(f.to_ascii_lowercase()))
+        .collect()
+}
+
+/// `account test` for Exchange: each login form in turn until one is accepted; reports which
+/// one (in `capabilities`: the form and the scheme) and lists the mail folders a sync covers.
+async fn test_ews(account: &Account) -> Result<AccountTest> {
+    use crate::source::PullSource as _;
+    let mut domain: Option<String> = None;
+    let mut tried: Vec<String> = Vec::new();
+    let mut last_error = None;
+    let mut index = 0;
+    loop {
+        let forms = ews_login_forms(&account.user, &account.email, domain.as_deref());
+        let Some(login) = forms.get(index).cloned() else {
+            break;
+        };
+        index += 1;
+        let login_for_client = if account.auth == crate::config::AuthKind::Password {
+            Some(login.as_str())
+        } else {
+            None
+        };
+        let client = ews_client(account, login_for_client).await?;
+        let mut source = EwsSource::new(account.clone(), client);
+        match source.folders().await {
+            Ok(folders) => {
+                let scheme = source
+                    .client()
+                    .scheme()
+                    .map(|s| s.as_str())
+                    .unwrap_or("none");
+                return Ok(AccountTest {
+                    account: account.name.clone(),
+                    host: account.ews_endpoint(),
+                    capabilities: vec![format!("login {login}"), format!("auth {scheme}")],
+                    folders: Vec::new(),
+                    synced_folders: folders.into_iter().map(|f| f.name).collect(),
+                });
+            }
+            Err(Error::Auth { detail, .. })
+                if account.auth == crate::config::AuthKind::Password =>
+            {
+                domain = domain.or_else(|| source.client().server_domain().map(str::to_string));
+                tried.push(login);
+                last_error = Some(detail);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Auth {
+        account: account.name.clone(),
+        detail: format!(
+            "the server refused every login form with this password (tried {}){}",
+            tried.join(", "),
+            last_error
+                .map(|e| format!("; last: {e}"))
+                .unwrap_or_default()
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exchange_login_forms_in_order() {
+        assert_eq!(
+            ews_login_forms("dana@corp.example", "dana@corp.example", Some("CORP")),
+            vec!["dana@corp.example", "dana", "CORP\\dana"]
+        );
+        assert_eq!(
+            ews_login_forms("CORP\\dana", "dana.lee@corp.example", None),
+            vec!["CORP\\dana", "dana.lee@corp.example", "dana.lee"]
+        );
+        assert_eq!(
+            ews_login_forms("", "dana@corp.example", None),
+            vec!["dana@corp.example", "dana"]
+        );
+    }
 
     #[test]
     fn backoff_grows_to_80_seconds() {

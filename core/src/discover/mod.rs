@@ -16,7 +16,9 @@
 //! account. Without one, the first server that answers is reported, its login name unverified.
 
 pub mod autoconfig;
+pub mod exchange;
 pub mod http;
+pub mod srv;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -483,6 +485,7 @@ fn probe_account(c: &Candidate, user: &str, request: &Request) -> Account {
         insecure: false,
         folders: FolderPolicy::default(),
         path: None,
+        ews_url: None,
     }
 }
 

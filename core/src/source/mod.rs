@@ -32,6 +32,7 @@
 //!
 //! [`AccountKind`]: crate::config::AccountKind
 
+pub mod ews;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;

@@ -1,0 +1,284 @@
+//! A kept-alive HTTP/1.1 connection over TLS, for protocols whose authentication belongs to the
+//! connection (NTLM: the handshake and the requests it authorises must share one socket). It
+//! keeps the server's certificate for channel binding. Bodies by Content-Length or chunked;
+//! an answer with neither is read to the end and the connection is not reused.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::discover::http::Url;
+use crate::error::{Error, Result};
+
+/// Largest answer read (a GetItem page of headers is a few hundred KiB).
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+/// Longest wait for one request's answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An HTTP answer.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The server closes the connection after this answer.
+    pub close: bool,
+}
+
+impl Response {
+    /// The first header called `name` (case-insensitive).
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.headers_named(name).next()
+    }
+
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One TLS connection to a server.
+pub struct Connection {
+    stream: TlsStream<TcpStream>,
+    host: String,
+    /// Bytes read past the end of the last answer.
+    pending: Vec<u8>,
+    /// The server certificate (DER), for channel binding.
+    pub peer_certificate: Vec<u8>,
+}
+
+impl Connection {
+    pub async fn open(url: &Url, ca_file: Option<&Path>) -> Result<Connection> {
+        let network = |detail: String| Error::Network {
+            host: url.host.clone(),
+            detail,
+        };
+        let tcp = tokio::time::timeout(
+            Duration::from_secs(30),
+            crate::sync::net::connect_tcp(&url.host, url.port),
+        )
+        .await
+        .map_err(|_| network("no connection within 30 s".into()))?
+        .map_err(|e| network(format!("cannot connect to port {}: {e}", url.port)))?;
+        let connector = crate::sync::imap::tls_connector_with(ca_file)?;
+        let name = ServerName::try_from(url.host.clone())
+            .map_err(|_| Error::InvalidInput(format!("'{}' is not a valid host name", url.host)))?;
+        let stream = connector.connect(name, tcp).await.map_err(|e| Error::Tls {
+            host: url.host.clone(),
+            detail: e.to_string(),
+        })?;
+        let peer_certificate = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default();
+        Ok(Connection {
+            stream,
+            host: url.host.clone(),
+            pending: Vec::new(),
+            peer_certificate,
+        })
+    }
+
+    /// Sends one request and reads its answer.
+    pub async fn round_trip(&mut self, request: &[u8]) -> Result<Response> {
+        let host = self.host.clone();
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.round_trip_inner(request)).await {
+            Ok(r) => r.map_err(|detail| Error::Network { host, detail }),
+            Err(_) => Err(Error::Network {
+                host,
+                detail: format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    async fn round_trip_inner(&mut self, request: &[u8]) -> Result<Response, String> {
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(|e| format!("sending the request: {e}"))?;
+        self.stream
+            .flush()
+            .await
+            .map_err(|e| format!("sending the request: {e}"))?;
+        let head_end = loop {
+            if let Some(i) = find(&self.pending, b"\r\n\r\n") {
+                break i;
+            }
+            if self.pending.len() > 64 * 1024 {
+                return Err("the answer's headers are larger than 64 KiB".into());
+            }
+            if !self.fill().await? {
+                return Err("the server closed the connection".into());
+            }
+        };
+        let head =
+            String::from_utf8_lossy(self.pending.get(..head_end).unwrap_or_default()).into_owned();
+        self.pending.drain(..head_end + 4);
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let mut parts = status_line.split_whitespace();
+        if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
+            return Err(format!("not an HTTP answer: {:.60}", status_line));
+        }
+        let status: u16 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or("an HTTP answer without a status")?;
+        let mut response = Response {
+            status,
+            close: status_line.starts_with("HTTP/1.0"),
+            ..Default::default()
+        };
+        let mut chunked = false;
+        let mut length = None;
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            match name.to_ascii_lowercase().as_str() {
+                "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+                "content-length" => {
+                    length = Some(
+                        value
+                            .parse::<usize>()
+                            .map_err(|_| format!("a bad Content-Length: {value:.40}"))?,
+                    )
+                }
+                "connection" => {
+                    let v = value.to_ascii_lowercase();
+                    if v.contains("close") {
+                        response.close = true;
+                    } else if v.contains("keep-alive") {
+                        response.close = false;
+                    }
+                }
+                _ => {}
+            }
+            response.headers.push((name.to_string(), value.to_string()));
+        }
+        response.body = if chunked {
+            self.read_chunked().await?
+        } else if let Some(n) = length {
+            if n > MAX_RESPONSE {
+                return Err(format!("an answer of {n} bytes is too large"));
+            }
+            self.read_exact(n).await?
+        } else if status == 204 || status == 304 || (100..200).contains(&status) {
+            Vec::new()
+        } else {
+            response.close = true;
+            while self.fill().await? {
+                if self.pending.len() > MAX_RESPONSE {
+                    return Err("the answer is too large".into());
+                }
+            }
+            std::mem::take(&mut self.pending)
+        };
+        Ok(response)
+    }
+
+    /// Reads more bytes; false at the end of the stream.
+    async fn fill(&mut self) -> Result<bool, String> {
+        let mut buf = [0u8; 16 * 1024];
+        match self.stream.read(&mut buf).await {
+            Ok(0) => Ok(false),
+            Ok(n) => {
+                self.pending
+                    .extend_from_slice(buf.get(..n).unwrap_or_default());
+                Ok(true)
+            }
+            // A server closing TLS without close_notify is common.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(format!("reading the answer: {e}")),
+        }
+    }
+
+    async fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        while self.pending.len() < n {
+            if !self.fill().await? {
+                return Err("the server closed the connection mid-answer".into());
+            }
+        }
+        Ok(self.pending.drain(..n).collect())
+    }
+
+    async fn read_line(&mut self) -> Result<String, String> {
+        loop {
+            if let Some(i) = find(&self.pending, b"\r\n") {
+                let line: Vec<u8> = self.pending.drain(..i + 2).collect();
+                return Ok(String::from_utf8_lossy(line.get(..i).unwrap_or_default()).into_owned());
+            }
+            if self.pending.len() > 8192 {
+                return Err("a chunk header is too long".into());
+            }
+            if !self.fill().await? {
+                return Err("the server closed the connection mid-answer".into());
+            }
+        }
+    }
+
+    async fn read_chunked(&mut self) -> Result<Vec<u8>, String> {
+        let mut body = Vec::new();
+        loop {
+            let line = self.read_line().await?;
+            let size = line.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size, 16)
+                .map_err(|_| format!("a bad chunk size: {size:.20}"))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                while !self.read_line().await?.is_empty() {}
+                return Ok(body);
+            }
+            if body.len() + size > MAX_RESPONSE {
+                return Err("the answer is too large".into());
+            }
+            body.extend(self.read_exact(size).await?);
+            self.read_line().await?;
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// An HTTP/1.1 request's bytes.
+pub fn request(
+    method: &str,
+    url: &Url,
+    headers: &[(&str, String)],
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<u8> {
+    let host = if url.port == 443 {
+        url.host.clone()
+    } else {
+        format!("{}:{}", url.host, url.port)
+    };
+    let mut head = format!(
+        "{method} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\nConnection: keep-alive\r\nContent-Length: {}\r\n",
+        url.path,
+        crate::sync::ews::USER_AGENT,
+        body.len()
+    );
+    if let Some(ct) = content_type {
+        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
