@@ -12,6 +12,7 @@
 #   corpus NAME           prints the extracted shared corpus, or the reason it is missing (exit 3)
 #   small_corpus          tests/corpus/notmuch-default (shipped: threaded list mail + notmuch answer)
 #   big_mailbox WORK      linux-man's messages, else 340 renamed copies of the shipped corpus
+#   fingerprint DB        a database's stats (less sources), contacts and threads, for comparing
 
 # The checkout this file belongs to (test.sh exports the same).
 RAPPORT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -107,4 +108,18 @@ big_mailbox() { # work dir
   echo "340 renamed copies of the shipped corpus instead of linux-man ($c)" >&2
   python3 "$RAPPORT_ROOT/tests/harness/renamed_copies.py" "$(small_corpus)/maildir/cur" "$1/big" 340 &&
     echo "$1/big"
+}
+fingerprint() { # DB: stats without the source count, contacts and threads without row ids ($R: the binary)
+  python3 - "${R:-$(rapport_bin)}" "$1" <<'PY'
+import json, subprocess, sys
+r, db = sys.argv[1:]
+def run(*args):
+    return json.loads(subprocess.run([r, "--db", db, "--json", *args], check=True,
+                                     capture_output=True, text=True).stdout)
+stats = run("stats"); stats.pop("sources", None)
+strip = lambda items: sorted((json.dumps({k: v for k, v in i.items() if k != "id"}, sort_keys=True)
+                              for i in items))
+print(json.dumps([stats, strip(run("contacts", "--limit", "1000000")),
+                  strip(run("threads", "--limit", "1000000"))], sort_keys=True))
+PY
 }
