@@ -911,6 +911,10 @@ impl SyncAccount {
             },
             path: None,
             ews_url: self.ews_url.clone(),
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         };
         spec.build().map(|(account, _)| account)
     }

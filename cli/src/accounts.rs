@@ -37,6 +37,14 @@ pub enum AccountCommand {
     Remove { name: String },
     /// Connect, log in and list the folders a sync would cover
     Test { name: String },
+    /// Sign a Microsoft 365 / Outlook.com account in again (its tokens expired or were revoked)
+    Login {
+        name: String,
+        /// Sign in in a browser (authorization code with PKCE, redirected to
+        /// http://localhost:PORT/) instead of with a code on another device
+        #[arg(long)]
+        browser: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -56,6 +64,20 @@ pub struct AddArgs {
     /// Trust a server Autodiscover finds outside the address's domain without asking
     #[arg(long, requires = "exchange")]
     pub allow_redirect: bool,
+    /// The application (client) id of your or your organisation's app registration, for
+    /// Microsoft 365 and Outlook.com over Graph (see --help for how to register one)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Where to sign in [default: https://login.microsoftonline.com/organizations for
+    /// office365, …/consumers for outlook]
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    pub authority: Option<String>,
+    /// Microsoft Graph's endpoint [default: https://graph.microsoft.com/v1.0]
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    pub graph_url: Option<String>,
+    /// Sign in in a browser (PKCE on a loopback redirect) instead of with a device code
+    #[arg(long, requires = "client_id")]
+    pub browser: bool,
     /// An Outlook data file (.pst) instead of a server: read whenever Outlook is closed
     #[arg(long, value_name = "FILE", conflicts_with_all = ["pop3", "host", "port", "security", "user", "provider", "password_command", "password_env", "oauth2_command"])]
     pub pst: Option<PathBuf>,
@@ -137,7 +159,10 @@ pub struct ThunderbirdArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ProviderArg {
+    /// Microsoft 365 (work or school): Microsoft Graph, or IMAP with --oauth2-command
     Office365,
+    /// Outlook.com, Hotmail, Live: Microsoft Graph, or IMAP with --oauth2-command
+    Outlook,
 }
 
 #[derive(Args, Debug)]
@@ -269,6 +294,19 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        AccountCommand::Login { name, browser } => {
+            let config = load(ctx)?;
+            let account = config.account(&name)?.clone();
+            if account.kind != AccountKind::Graph {
+                bail!(
+                    "'{name}' is a {} account: only Microsoft 365 / Outlook.com accounts sign in (others take a password or token source)",
+                    account.kind
+                );
+            }
+            let rt = runtime()?;
+            sign_in(ctx, &rt, &account, browser)?;
+            Ok(ExitCode::SUCCESS)
+        }
         AccountCommand::Test { name } => {
             let config = load(ctx)?;
             let account = config.account(&name)?.clone();
@@ -329,6 +367,8 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         name: args.name.clone(),
         kind: if args.pst.is_some() {
             AccountKind::Pst
+        } else if args.provider.is_some() && args.oauth2_command.is_none() && !args.pop3 {
+            AccountKind::Graph
         } else if args.exchange {
             AccountKind::Ews
         } else if args.pop3 {
@@ -357,7 +397,20 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         },
         path: args.pst.clone(),
         ews_url: args.ews_url.clone(),
+        client_id: args.client_id.clone(),
+        authority: args.authority.clone().or_else(|| {
+            Some(match args.provider {
+                Some(ProviderArg::Outlook) => "https://login.microsoftonline.com/consumers".into(),
+                _ => "https://login.microsoftonline.com/organizations".into(),
+            })
+            .filter(|_| args.provider.is_some())
+        }),
+        graph_url: args.graph_url.clone(),
+        token_file: Some(token_file_for(path, &args.name)),
     };
+    if spec.kind == AccountKind::Graph {
+        return add_graph(ctx, path, config, spec, args.browser);
+    }
     if spec.kind == AccountKind::Ews {
         return add_exchange(ctx, path, config, spec, args.allow_redirect);
     }
@@ -439,6 +492,109 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!(
         "Next: rapport account test {0}   then   rapport sync {0}",
+        account.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where a Graph account's tokens are kept: beside the accounts file, in `tokens/`.
+fn token_file_for(config: &Path, name: &str) -> PathBuf {
+    config
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("tokens")
+        .join(format!("{name}.json"))
+}
+
+/// Signs a Graph account in (device code, or a browser with PKCE) and saves its tokens.
+fn sign_in(
+    ctx: &Ctx,
+    rt: &tokio::runtime::Runtime,
+    account: &Account,
+    browser: bool,
+) -> anyhow::Result<()> {
+    use rapport_core::sync::graph::DevicePrompt;
+    let endpoints = account.graph_endpoints();
+    let json = ctx.json;
+    let tokens = if browser {
+        let open = |url: &str| {
+            eprintln!("Sign in in your browser: {url}");
+            // Best effort: the URL is printed either way.
+            let _ = std::process::Command::new("xdg-open")
+                .arg(url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        };
+        rt.block_on(endpoints.browser_sign_in(&account.name, &open))?
+    } else {
+        let prompt = move |p: &DevicePrompt| {
+            if json {
+                // One line a script can read before the sign-in finishes.
+                println!("{}", serde_json::json!({"sign_in": p}));
+            }
+            if p.message.is_empty() {
+                eprintln!(
+                    "To sign in, open {} and enter the code {} (within {} minutes).",
+                    p.verification_uri,
+                    p.user_code,
+                    p.expires_in / 60
+                );
+            } else {
+                eprintln!("{}", p.message);
+            }
+            eprintln!("Waiting for the sign-in…");
+        };
+        rt.block_on(endpoints.device_code_sign_in(&account.name, &prompt))?
+    };
+    let file = account
+        .token_file
+        .clone()
+        .context("the account has no token file")?;
+    tokens.save(&file)?;
+    if !ctx.quiet {
+        eprintln!(
+            "Signed in; tokens kept in {} (readable by you only).",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// `account add --provider office365|outlook`: sign in, list the folders, save.
+fn add_graph(
+    ctx: &Ctx,
+    path: &Path,
+    mut config: Config,
+    spec: AccountSpec,
+    browser: bool,
+) -> anyhow::Result<ExitCode> {
+    let (account, _) = spec.build()?;
+    let rt = runtime()?;
+    sign_in(ctx, &rt, &account, browser)?;
+    let test = rt.block_on(syncer::test_account(&account))?;
+    config.accounts.retain(|a| a.name != account.name);
+    config.accounts.push(account.clone());
+    config.save(path)?;
+    if ctx.json {
+        let mut value = serde_json::to_value(&account)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert(
+                "folders".into(),
+                serde_json::to_value(&test.synced_folders)?,
+            );
+        }
+        fmt::json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "Added {} (Microsoft Graph, {} mail folders) to {}.",
+        account.name,
+        test.synced_folders.len(),
+        path.display()
+    );
+    eprintln!(
+        "Next: rapport sync {0}   (rapport watch {0} keeps it current)",
         account.name
     );
     Ok(ExitCode::SUCCESS)
@@ -606,6 +762,10 @@ fn discover_server(
             folders: FolderPolicy::default(),
             path: None,
             ews_url: None,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         };
         Some(probe.secret()?)
     } else {
@@ -728,6 +888,10 @@ fn import_thunderbird(ctx: &Ctx, path: &Path, args: ThunderbirdArgs) -> anyhow::
             folders: FolderPolicy::default(),
             path: None,
             ews_url: None,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         };
         if let Err(e) = account.validate_settings() {
             skipped.push(tb::SkippedAccount {

@@ -109,14 +109,17 @@ pub enum AccountKind {
     Pst,
     /// On-premises Exchange over Exchange Web Services (NTLM or Basic over https).
     Ews,
+    /// Microsoft 365 or Outlook.com over Microsoft Graph (signed in with OAuth2).
+    Graph,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 4] = [
+    pub const ALL: [AccountKind; 5] = [
         AccountKind::Imap,
         AccountKind::Pop3,
         AccountKind::Pst,
         AccountKind::Ews,
+        AccountKind::Graph,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +128,7 @@ impl AccountKind {
             AccountKind::Pop3 => "pop3",
             AccountKind::Pst => "pst",
             AccountKind::Ews => "ews",
+            AccountKind::Graph => "graph",
         }
     }
 
@@ -135,6 +139,7 @@ impl AccountKind {
             AccountKind::Pop3 => crate::source::SourceKind::Pop3,
             AccountKind::Pst => crate::source::SourceKind::Pst,
             AccountKind::Ews => crate::source::SourceKind::Ews,
+            AccountKind::Graph => crate::source::SourceKind::Graph,
         }
     }
 }
@@ -184,6 +189,19 @@ pub struct Account {
     /// An `ews` account's endpoint, when it is not `https://<host>/EWS/Exchange.asmx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ews_url: Option<String>,
+    /// A `graph` account's application (client) id, from the user's or the organisation's app
+    /// registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Where a `graph` account signs in (`https://login.microsoftonline.com/<tenant>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Graph's endpoint, when it is not `https://graph.microsoft.com/v1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    /// Where a `graph` account's tokens are kept (a file only the user can read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Account {
@@ -192,7 +210,7 @@ impl Account {
             AccountKind::Imap => self.security.default_port(),
             AccountKind::Pop3 => self.security.default_pop3_port(),
             AccountKind::Pst => 0,
-            AccountKind::Ews => 443,
+            AccountKind::Ews | AccountKind::Graph => 443,
         })
     }
 
@@ -201,6 +219,7 @@ impl Account {
         match (&self.kind, &self.path) {
             (AccountKind::Pst, Some(path)) => path.display().to_string(),
             (AccountKind::Ews, _) => self.ews_endpoint(),
+            (AccountKind::Graph, _) => self.graph_endpoints().graph,
             _ => format!("{}:{}", self.host, self.port()),
         }
     }
@@ -210,6 +229,22 @@ impl Account {
         match &self.ews_url {
             Some(url) if !url.trim().is_empty() => url.trim().to_string(),
             _ => format!("https://{}/EWS/Exchange.asmx", self.host),
+        }
+    }
+
+    /// A `graph` account's sign-in and Graph endpoints.
+    pub fn graph_endpoints(&self) -> crate::sync::graph::GraphEndpoints {
+        crate::sync::graph::GraphEndpoints {
+            authority: self
+                .authority
+                .clone()
+                .unwrap_or_else(|| crate::sync::graph::DEFAULT_AUTHORITY.to_string()),
+            graph: self
+                .graph_url
+                .clone()
+                .unwrap_or_else(|| crate::sync::graph::DEFAULT_GRAPH.to_string()),
+            client_id: self.client_id.clone().unwrap_or_default(),
+            ca_file: self.ca_file.clone(),
         }
     }
 
@@ -237,6 +272,27 @@ impl Account {
             return Err(Error::InvalidInput(
                 "an account needs a name without spaces".into(),
             ));
+        }
+        if self.kind == AccountKind::Graph {
+            if self
+                .client_id
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty())
+            {
+                return Err(bad("a Microsoft 365 / Outlook.com account needs --client-id (see `rapport account add --help`)".into()));
+            }
+            if self.token_file.is_none() {
+                return Err(bad(
+                    "no token_file: sign in with `rapport account login`".into()
+                ));
+            }
+            let endpoints = self.graph_endpoints();
+            for url in [&endpoints.authority, &endpoints.graph] {
+                if !crate::discover::http::Url::parse(url).is_some_and(|u| u.https) {
+                    return Err(bad(format!("'{url}' is not an https URL")));
+                }
+            }
+            return Ok(());
         }
         if self.kind == AccountKind::Pst {
             // A file: no server, no login.
@@ -277,7 +333,7 @@ impl Account {
     /// Checks the account names where its password or token comes from.
     pub fn validate_secret_source(&self) -> Result<()> {
         let bad = |what: String| Error::InvalidInput(format!("account '{}': {what}", self.name));
-        if self.kind == AccountKind::Pst {
+        if matches!(self.kind, AccountKind::Pst | AccountKind::Graph) {
             return Ok(());
         }
         match self.auth {
@@ -371,6 +427,12 @@ pub struct AccountSpec {
     pub path: Option<PathBuf>,
     /// An `ews` account's endpoint (found by Autodiscover, or given).
     pub ews_url: Option<String>,
+    /// A `graph` account's application (client) id, sign-in authority, Graph endpoint and
+    /// token file.
+    pub client_id: Option<String>,
+    pub authority: Option<String>,
+    pub graph_url: Option<String>,
+    pub token_file: Option<PathBuf>,
 }
 
 impl AccountSpec {
@@ -383,6 +445,9 @@ impl AccountSpec {
         if self.kind == AccountKind::Ews {
             return self.build_ews().map(|account| (account, None));
         }
+        if self.kind == AccountKind::Graph {
+            return self.build_graph().map(|account| (account, None));
+        }
         let email = self.email.clone().unwrap_or_default();
         let preset = if self.office365 {
             Some(office365())
@@ -392,7 +457,7 @@ impl AccountSpec {
         let preset_host = preset.as_ref().and_then(|p| match self.kind {
             AccountKind::Imap => Some(p.host),
             AccountKind::Pop3 => p.pop3_host,
-            AccountKind::Pst | AccountKind::Ews => None,
+            AccountKind::Pst | AccountKind::Ews | AccountKind::Graph => None,
         });
         let host = self
             .host
@@ -425,7 +490,9 @@ impl AccountSpec {
             // A preset's port is its IMAP port; POP3 takes the standard one for its security.
             port: self.port.or(match self.kind {
                 AccountKind::Imap => preset.as_ref().map(|p| p.port),
-                AccountKind::Pop3 | AccountKind::Pst | AccountKind::Ews => None,
+                AccountKind::Pop3 | AccountKind::Pst | AccountKind::Ews | AccountKind::Graph => {
+                    None
+                }
             }),
             security: self.security.unwrap_or_default(),
             auth,
@@ -437,6 +504,10 @@ impl AccountSpec {
             folders: self.folders,
             path: None,
             ews_url: None,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         };
         account.validate()?;
         Ok((account, preset))
@@ -489,6 +560,39 @@ impl AccountSpec {
             folders: self.folders,
             path: None,
             ews_url,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
+        };
+        account.validate()?;
+        Ok(account)
+    }
+
+    /// A `graph` account: its address, client id, endpoints and token file.
+    fn build_graph(self) -> Result<Account> {
+        let email = self.email.clone().unwrap_or_default();
+        let account = Account {
+            name: self.name,
+            kind: AccountKind::Graph,
+            user: email.clone(),
+            email,
+            host: String::new(),
+            port: None,
+            security: Security::Tls,
+            auth: AuthKind::Xoauth2,
+            password_command: None,
+            password_env: None,
+            oauth2_token_command: None,
+            ca_file: self.ca_file,
+            insecure: false,
+            folders: self.folders,
+            path: None,
+            ews_url: None,
+            client_id: self.client_id.map(|c| c.trim().to_string()),
+            authority: self.authority,
+            graph_url: self.graph_url,
+            token_file: self.token_file,
         };
         account.validate()?;
         Ok(account)
@@ -521,6 +625,10 @@ impl AccountSpec {
             folders: self.folders,
             path: Some(path),
             ews_url: None,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         };
         account.validate()?;
         Ok(account)
@@ -789,6 +897,10 @@ mod tests {
             folders: FolderPolicy::default(),
             path: None,
             ews_url: None,
+            client_id: None,
+            authority: None,
+            graph_url: None,
+            token_file: None,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::import::CancelToken;
 use crate::source::ews::EwsSource;
+use crate::source::graph::GraphSource;
 use crate::source::imap::{ImapCursor, ImapSource, MAX_UID_SET, stored_uids};
 use crate::source::pipeline::{blocking, pull_account};
 use crate::source::pop3::Pop3Source;
@@ -75,6 +76,18 @@ pub async fn ews_client(
     EwsClient::new(&account.name, url, account.ca_file.clone(), credentials)
 }
 
+/// A Graph client for a `graph` account, with its saved tokens.
+pub fn graph_client(account: &Account) -> Result<crate::sync::graph::GraphClient> {
+    let token_file = account.token_file.clone().ok_or_else(|| Error::Auth {
+        account: account.name.clone(),
+        detail: format!(
+            "not signed in: run `rapport account login {}`",
+            account.name
+        ),
+    })?;
+    crate::sync::graph::GraphClient::new(&account.name, account.graph_endpoints(), token_file)
+}
+
 /// Connects to a POP3 account with its secret.
 pub async fn connect_pop3(account: &Account) -> Result<Pop3Session> {
     Pop3Session::connect(account, &secret_of(account).await?).await
@@ -115,6 +128,12 @@ pub async fn sync_account(
             let client = ews_client(account, None).await?;
             note_identity(&engine, account).await?;
             let mut source = EwsSource::new(account.clone(), client);
+            pull_account(&engine, &mut source, options, progress, cancel).await
+        }
+        AccountKind::Graph => {
+            let client = graph_client(account)?;
+            note_identity(&engine, account).await?;
+            let mut source = GraphSource::new(account.clone(), client);
             pull_account(&engine, &mut source, options, progress, cancel).await
         }
     };
@@ -261,7 +280,7 @@ pub async fn watch_account(
             AccountKind::Imap => watch_imap(watch, &mut attempt).await,
             AccountKind::Pop3 => watch_pop3(watch, &mut attempt).await,
             AccountKind::Pst => watch_pst(watch, &mut attempt).await,
-            AccountKind::Ews => watch_by_polling(watch, &mut attempt).await,
+            AccountKind::Ews | AccountKind::Graph => watch_by_polling(watch, &mut attempt).await,
         };
         match outcome {
             Ok(()) => break,
@@ -709,6 +728,18 @@ pub async fn test_account(account: &Account) -> Result<AccountTest> {
     }
     if account.kind == AccountKind::Ews {
         return test_ews(account).await;
+    }
+    if account.kind == AccountKind::Graph {
+        use crate::source::PullSource as _;
+        let mut source = GraphSource::new(account.clone(), graph_client(account)?);
+        let folders = source.folders().await?;
+        return Ok(AccountTest {
+            account: account.name.clone(),
+            host: account.graph_endpoints().graph,
+            capabilities: vec!["auth oauth2".into()],
+            folders: Vec::new(),
+            synced_folders: folders.into_iter().map(|f| f.name).collect(),
+        });
     }
     if account.kind == AccountKind::Pop3 {
         let mut session = connect_pop3(account).await?;

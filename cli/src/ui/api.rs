@@ -13,32 +13,7 @@ use super::http::{Resp, State, json as json_resp, json_error};
 use crate::args::{Cli, Command, GroupCommand};
 use crate::views;
 
-/// Decodes one `application/x-www-form-urlencoded` component.
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+use rapport_core::text::form_decode as decode;
 
 fn pairs(query: &str) -> Vec<(String, String)> {
     query

@@ -486,6 +486,10 @@ fn probe_account(c: &Candidate, user: &str, request: &Request) -> Account {
         folders: FolderPolicy::default(),
         path: None,
         ews_url: None,
+        client_id: None,
+        authority: None,
+        graph_url: None,
+        token_file: None,
     }
 }
 

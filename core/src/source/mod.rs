@@ -33,6 +33,7 @@
 //! [`AccountKind`]: crate::config::AccountKind
 
 pub mod ews;
+pub mod graph;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;
@@ -264,6 +265,35 @@ impl From<FieldMessage> for MessageInput {
     }
 }
 
+/// An RFC 5322 header from a server's decoded item (EWS, Graph): its transport headers as the
+/// message arrived, then each typed field (`From`, `Bcc`, …) the transport headers lack — sent
+/// mail has none, and Bcc is never among them.
+pub fn compose_header(transport: &[(String, String)], typed: Vec<(&str, String)>) -> Vec<u8> {
+    let mut out = String::new();
+    for (name, value) in transport {
+        if !name.is_empty() && !name.contains([':', ' ', '\r', '\n']) {
+            push_field(&mut out, name, value);
+        }
+    }
+    for (name, value) in typed {
+        if !transport.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            push_field(&mut out, name, &value);
+        }
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+/// One header field; line breaks in a value (never legal unfolded) become spaces.
+fn push_field(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(": ");
+    for c in value.chars() {
+        out.push(if c == '\r' || c == '\n' { ' ' } else { c });
+    }
+    out.push_str("\r\n");
+}
+
 /// A source's position in one folder, opaque to everything but the source that wrote it (an
 /// IMAP watermark pair, a set of POP3 UIDLs, a Graph delta link, an EWS sync state).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,6 +413,17 @@ mod tests {
             "{text}"
         );
         Ok(())
+    }
+
+    #[test]
+    fn composed_headers_keep_transport_fields_and_never_break_lines() {
+        let transport = vec![("From".to_string(), "a@x".to_string())];
+        let typed = vec![
+            ("From", "b@x".to_string()),
+            ("Subject", "a\r\nBcc: x@evil".to_string()),
+        ];
+        let header = String::from_utf8(compose_header(&transport, typed)).unwrap_or_default();
+        assert_eq!(header, "From: a@x\r\nSubject: a  Bcc: x@evil\r\n\r\n");
     }
 
     #[test]

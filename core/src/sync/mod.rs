@@ -2,6 +2,7 @@
 //! keep no state of their own (the syncer stores it with the mail, in one transaction).
 
 pub mod ews;
+pub mod graph;
 pub mod http1;
 pub mod imap;
 pub mod net;
