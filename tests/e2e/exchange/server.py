@@ -48,6 +48,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import socketserver
 import ssl
 import sys
@@ -136,13 +137,16 @@ class Model:
         self.log = []  # (seq, folder_id, kind, item_id)
         self.faults = {}
         self.counts = {}
+        self.in_flight = 0
+        self.peak = 0
         root = self.add_folder("msgfolderroot", None)
         for d in DISTINGUISHED:
             if d != "msgfolderroot":
                 self.add_folder(d, root)
 
     def new_id(self, prefix):
-        return prefix + base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # URL-safe, as Exchange's ids are in Graph's REST URLs.
+        return prefix + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
     def add_folder(self, distinguished_or_name, parent, user_folder=False):
         fid = self.new_id("AQMkAD")
@@ -359,6 +363,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/_control/stats":
             with self.server.model.lock:
                 return self.send(200, json.dumps(self.server.model.counts), "application/json")
+        if url.path.startswith("/v1.0/"):
+            return self.graph(url)
+        if url.path.endswith("/oauth2/v2.0/authorize"):
+            return self.authorize(url)
+        if url.path == "/_oauth2/introspect":
+            return self.introspect()
         self.send(404, "not found", "text/plain")
 
     def do_POST(self):
@@ -367,6 +377,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = self.body()
             if url.path.startswith("/_control/"):
                 return self.control(url, body)
+            if url.path.endswith("/oauth2/v2.0/devicecode"):
+                return self.devicecode(body)
+            if url.path.endswith("/oauth2/v2.0/token"):
+                return self.token(body)
             if url.path.lower() in ("/ews/exchange.asmx", "/autodiscover/autodiscover.xml"):
                 host = self.headers.get("Host", "").split(":")[0].lower()
                 if (url.path.lower().startswith("/autodiscover") and self.server.autodiscover_hosts
@@ -409,6 +423,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for i in moved:
                     model.move_item(i.id, q.get("to", "inbox"))
                 return self.send(200, json.dumps({"moved": len(moved)}), "application/json")
+            if name == "approve" or name == "decline":
+                for grant in self.server.signin.device.values():
+                    if grant["user_code"] == q.get("user_code"):
+                        grant["state"] = "approved" if name == "approve" else "declined"
+                        return self.send(200, "{}", "application/json")
+                return self.send(404, "no such code", "text/plain")
+            if name == "expire":
+                for t in self.server.signin.access.values():
+                    t["expires"] = 0
+                return self.send(200, "{}", "application/json")
             if name == "epoch":
                 model.epoch += 1
                 return self.send(200, json.dumps({"epoch": model.epoch}), "application/json")
@@ -666,6 +690,234 @@ class Handler(http.server.BaseHTTPRequestHandler):
             '<m:ResolutionSet TotalItemsInView="1" IncludesLastItemInRange="true"><t:Resolution>'
             f"{self.mailbox(name, addr)}</t:Resolution></m:ResolutionSet></m:ResolveNamesResponseMessage>"])
 
+    # ---- the sign-in service (Microsoft identity platform v2.0 endpoints) -------------------
+    def oauth_error(self, status, error, description):
+        self.send(status, json.dumps({"error": error, "error_description": description}), "application/json")
+
+    def form(self, body):
+        return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+
+    def devicecode(self, body):
+        f = self.form(body)
+        signin = self.server.signin
+        if f.get("client_id") != signin.client_id:
+            return self.oauth_error(400, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory.")
+        device_code = "dc-" + uuid.uuid4().hex
+        user_code = uuid.uuid4().hex[:8].upper()
+        with self.server.model.lock:
+            signin.device[device_code] = {"user_code": user_code, "state": "pending", "expires": time.time() + 900}
+        host = self.headers.get("Host", "localhost")
+        uri = f"https://{host}/common/oauth2/deviceauth"
+        self.count("devicecode")
+        self.send(200, json.dumps({
+            "device_code": device_code, "user_code": user_code, "verification_uri": uri,
+            "expires_in": 900, "interval": 1,
+            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate."}),
+            "application/json")
+
+    def token(self, body):
+        f = self.form(body)
+        signin = self.server.signin
+        grant = f.get("grant_type")
+        if f.get("client_id") != signin.client_id:
+            return self.oauth_error(400, "unauthorized_client", "AADSTS700016: unknown client")
+        with self.server.model.lock:
+            if grant == "urn:ietf:params:oauth:grant-type:device_code":
+                g = signin.device.get(f.get("device_code"))
+                if g is None:
+                    return self.oauth_error(400, "bad_verification_code", "AADSTS70019: unknown device code")
+                if g["expires"] < time.time():
+                    return self.oauth_error(400, "expired_token", "AADSTS70020: The provided value for the input parameter 'device_code' is not valid.")
+                if g["state"] == "pending":
+                    self.count("device_pending")
+                    return self.oauth_error(400, "authorization_pending", "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.")
+                if g["state"] == "declined":
+                    return self.oauth_error(400, "authorization_declined", "AADSTS70000: The user declined.")
+                del signin.device[f.get("device_code")]
+                self.count("token_device")
+                return self.send(200, json.dumps(signin.issue()), "application/json")
+            if grant == "refresh_token":
+                r = f.get("refresh_token")
+                if r not in signin.refresh:
+                    return self.oauth_error(400, "invalid_grant", "AADSTS70008: The refresh token has expired or is invalid.")
+                signin.refresh.discard(r)
+                self.count("token_refresh")
+                return self.send(200, json.dumps(signin.issue()), "application/json")
+            if grant == "authorization_code":
+                c = signin.codes.pop(f.get("code"), None)
+                verifier = f.get("code_verifier", "")
+                if c is None:
+                    return self.oauth_error(400, "invalid_grant", "AADSTS70000: unknown code")
+                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+                if digest != c["challenge"] or f.get("redirect_uri") != c["redirect"]:
+                    return self.oauth_error(400, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.")
+                self.count("token_pkce")
+                return self.send(200, json.dumps(signin.issue()), "application/json")
+        return self.oauth_error(400, "unsupported_grant_type", f"grant {grant} is not supported")
+
+    def authorize(self, url):
+        """The sign-in page: the test's user signs in at once (the double's stand-in for a browser
+        session), and is sent back to the loopback redirect with the code."""
+        q = dict(urllib.parse.parse_qsl(url.query))
+        redirect = q.get("redirect_uri", "")
+        r = urllib.parse.urlsplit(redirect)
+        if (q.get("client_id") != self.server.signin.client_id or r.scheme != "http"
+                or r.hostname not in ("localhost", "127.0.0.1") or q.get("code_challenge_method") != "S256"
+                or not q.get("code_challenge")):
+            return self.send(400, "AADSTS50011: invalid authorization request", "text/plain")
+        code = "ac-" + uuid.uuid4().hex
+        with self.server.model.lock:
+            self.server.signin.codes[code] = {"challenge": q["code_challenge"], "redirect": redirect}
+        target = redirect + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
+        self.send(302, "", "text/plain", [("Location", target)])
+
+    def introspect(self):
+        """RFC 7662-style introspection for Dovecot's oauth2 passdb (introspection_mode = auth)."""
+        token = self.headers.get("Authorization", "").partition(" ")[2].strip()
+        with self.server.model.lock:
+            active = self.server.signin.valid(token)
+        self.count("introspect")
+        body = {"active": active}
+        if active:
+            body["email"] = self.server.model.owner
+        self.send(200 if active else 401, json.dumps(body), "application/json")
+
+    # ---- Graph ------------------------------------------------------------------------------
+    def graph_error(self, status, code, message, headers=()):
+        self.send(status, json.dumps({"error": {"code": code, "message": message}}), "application/json", headers)
+
+    def graph(self, url):
+        model = self.server.model
+        token = self.headers.get("Authorization", "").partition(" ")[2].strip()
+        with model.lock:
+            if not self.server.signin.valid(token):
+                self.count("graph_401")
+                return self.graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+            model.in_flight += 1
+            over = model.in_flight > 4
+            model.peak = max(model.peak, model.in_flight)
+        try:
+            if over:
+                self.count("mailbox_concurrency")
+                return self.graph_error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", [("Retry-After", "1")])
+            if self.server.delay:
+                time.sleep(self.server.delay)
+            self.count("graph")
+            return self.graph_route(url)
+        finally:
+            with model.lock:
+                model.in_flight -= 1
+
+    def graph_route(self, url):
+        model = self.server.model
+        path = url.path[len("/v1.0/me/"):]
+        q = dict(urllib.parse.parse_qsl(url.query))
+        base = f"https://{self.headers.get('Host')}/v1.0/me"
+        parts = [urllib.parse.unquote(p) for p in path.split("/")]
+        if path == "mailFolders/delta":
+            with model.lock:
+                value = [{"id": f["id"], "displayName": f["name"], "parentFolderId": f["parent"],
+                          "totalItemCount": sum(1 for i in model.items.values() if i.folder == f["id"])}
+                         for f in model.folders.values() if f["dist"] != "msgfolderroot" and f["cls"] == "IPF.Note"]
+            return self.send(200, json.dumps({"value": value, "@odata.deltaLink": f"{base}/mailFolders/delta?$deltatoken={token({'h': 1})}"}), "application/json")
+        if len(parts) == 2 and parts[0] == "mailFolders":
+            with model.lock:
+                f = model.folder_by(parts[1])
+            if f is None:
+                return self.graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return self.send(200, json.dumps({"id": f["id"], "displayName": f["name"]}), "application/json")
+        if len(parts) == 4 and parts[0] == "mailFolders" and parts[2:] == ["messages", "delta"]:
+            return self.message_delta(parts[1], q, base)
+        return self.graph_error(400, "BadRequest", f"Resource not found for the segment '{path}'.")
+
+    def message_delta(self, folder_id, q, base):
+        model = self.server.model
+        for fault, status, headers in (("graph_429", 429, [("Retry-After", "1")]), ("graph_429_bare", 429, []),
+                                       ("graph_503", 503, [("Retry-After", "1")])):
+            if model.take_fault(fault):
+                self.count("fault_" + fault)
+                return self.graph_error(status, "TooManyRequests" if status == 429 else "ServiceUnavailable",
+                                        "Too many requests." if status == 429 else "Service unavailable.", headers)
+        prefer = self.headers.get("Prefer", "")
+        m = re.search(r"odata\.maxpagesize=(\d+)", prefer)
+        size = min(int(m.group(1)), 1000) if m else 10
+        select = set(filter(None, q.get("$select", "").split(",")))
+        expand = q.get("$expand", "")
+        with model.lock:
+            f = model.folder_by(folder_id)
+            if f is None:
+                return self.graph_error(404, "ErrorItemNotFound", "The folder does not exist.")
+            state = q.get("$skiptoken") or q.get("$deltatoken")
+            since = 0
+            if state:
+                st = untoken(state)
+                if q.get("$deltatoken") and model.take_fault("graph_410"):
+                    st = None
+                if not st or st.get("f") != f["id"] or st.get("e") != model.epoch:
+                    self.count("fault_graph_410")
+                    return self.graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.")
+                since = st["s"]
+            if q.get("$skiptoken") and model.take_fault("graph_empty_page"):
+                self.count("fault_graph_empty_page")
+                link = f"{base}/mailFolders/{f['id']}/messages/delta?$skiptoken={token({'f': f['id'], 's': since, 'e': model.epoch})}"
+                return self.send(200, json.dumps({"value": [], "@odata.nextLink": link}), "application/json")
+            pending = [e for e in model.log if e[1] == f["id"] and e[0] > since]
+            page = pending[:size]
+            value = []
+            for seq, _, kind, iid in page:
+                if kind == "Delete":
+                    value.append({"id": iid, "@removed": {"reason": "deleted"}})
+                    continue
+                item = model.items.get(iid)
+                if item is None:
+                    continue  # created and gone since: a delta never shows it
+                value.append(self.graph_message(item, f, select, expand))
+            last = page[-1][0] if page else (since if pending else model.seq)
+            state = token({"f": f["id"], "s": last, "e": model.epoch})
+            more = len(pending) > size
+        link = f"{base}/mailFolders/{f['id']}/messages/delta?" + ("$skiptoken=" if more else "$deltatoken=") + state
+        body = {"@odata.context": f"{base}/$metadata#Collection(message)", "value": value,
+                ("@odata.nextLink" if more else "@odata.deltaLink"): link}
+        self.send(200, json.dumps(body), "application/json", [("Preference-Applied", f"odata.maxpagesize={size}")])
+
+    def graph_message(self, item, folder, select, expand):
+        def box(value):
+            found = addresses(value)
+            return [{"emailAddress": {"name": n or a, "address": a}} for n, a in found]
+        def stamp():
+            try:
+                return email.utils.parsedate_to_datetime(item.header("Date")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except Exception:
+                return None
+        m = {"id": item.id}
+        every = {
+            "internetMessageId": item.header("Message-ID"),
+            "subject": item.decoded("Subject") or "",
+            "from": (box(item.decoded("From")) or [None])[0],
+            "sender": (box(item.decoded("Sender") or item.decoded("From")) or [None])[0],
+            "toRecipients": box(item.decoded("To")),
+            "ccRecipients": box(item.decoded("Cc")),
+            "bccRecipients": box(item.decoded("Bcc")),
+            "sentDateTime": stamp(),
+            "receivedDateTime": stamp(),
+            "conversationId": hashlib.sha1((item.header("References") or item.header("Message-ID") or "").split(" ")[0].encode()).hexdigest(),
+        }
+        # Graph leaves transport headers out for Sent Items (msgraph-sdk-dotnet #3025).
+        if folder["dist"] != "sentitems":
+            every["internetMessageHeaders"] = [{"name": n, "value": v} for n, v in item.headers]
+        for k, v in every.items():
+            if k in select and v is not None:
+                m[k] = v
+        if "singleValueExtendedProperties" in expand:
+            props = []
+            if "0x1042" in expand and item.header("In-Reply-To"):
+                props.append({"id": "String 0x1042", "value": item.header("In-Reply-To")})
+            if "0x1039" in expand and item.header("References"):
+                props.append({"id": "String 0x1039", "value": item.header("References")})
+            if props:
+                m["singleValueExtendedProperties"] = props
+        return m
+
 
 def end_point_binding(cert_path):
     """RFC 5929 tls-server-end-point: the certificate's hash with its signature's hash
@@ -678,6 +930,30 @@ def end_point_binding(cert_path):
     if algorithm is None or isinstance(algorithm, (hashes.MD5, hashes.SHA1)):
         algorithm = hashes.SHA256()
     return b"tls-server-end-point:" + cert.fingerprint(algorithm)
+
+
+
+class SignIn:
+    """The sign-in service's state: device codes, authorization codes, issued tokens."""
+
+    def __init__(self, client_id, lifetime):
+        self.client_id = client_id
+        self.lifetime = lifetime
+        self.device = {}  # device_code -> {user_code, state, expires}
+        self.codes = {}  # code -> {challenge, redirect}
+        self.access = {}  # token -> {expires}
+        self.refresh = set()
+
+    def issue(self):
+        access, refresh = "at-" + uuid.uuid4().hex, "rt-" + uuid.uuid4().hex
+        self.access[access] = {"expires": time.time() + self.lifetime}
+        self.refresh.add(refresh)
+        return {"token_type": "Bearer", "scope": "Mail.Read User.Read", "expires_in": self.lifetime,
+                "access_token": access, "refresh_token": refresh}
+
+    def valid(self, token):
+        t = self.access.get(token)
+        return t is not None and t["expires"] > time.time()
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -703,7 +979,9 @@ def main():
     p.add_argument("--binding-cert", help="compute the channel binding from this certificate instead "
                    "(what a TLS-intercepting proxy looks like to the server)")
     p.add_argument("--autodiscover-hosts", default="", help="Host names Autodiscover answers for (all when empty)")
-    p.add_argument("--delay-ms", type=int, default=0, help="wait this long before each EWS answer")
+    p.add_argument("--delay-ms", type=int, default=0, help="wait this long before each EWS or Graph answer")
+    p.add_argument("--client-id", default="rapport-test-client", help="the app registration the sign-in service knows")
+    p.add_argument("--token-lifetime", type=int, default=3600, help="seconds an access token lasts")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
 
@@ -744,6 +1022,7 @@ def main():
     server.binding = end_point_binding(a.binding_cert or a.cert)
     server.autodiscover_hosts = {h.strip().lower() for h in a.autodiscover_hosts.split(",") if h.strip()}
     server.delay = a.delay_ms / 1000
+    server.signin = SignIn(a.client_id, a.token_lifetime)
     if a.ready_file:
         with open(a.ready_file + ".tmp", "w") as fh:
             fh.write(str(server.server_address[1]))
