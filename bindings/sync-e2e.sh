@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # syncAccount / sync_account end to end: a private Dovecot (tests/harness/dovecot.sh) on loopback
-# with 60 messages of the shipped linux-man threads; the Node package and the Python module each
+# with the shipped threads (52 distinct messages); the Node package and the Python module each
 # sync it over TLS with a private CA (progress reported, everything stored), resync it (nothing
-# new), and fail with `Auth` for a wrong password. Prints "N passed, M failed, K skipped".
+# new), and fail with `Auth` for a wrong password. Then the same call with `kind: 'ews'` syncs the
+# same messages from the Exchange double (tests/e2e/exchange/server.py, NTLM with channel binding
+# over the same TLS certificate). Prints "N passed, M failed, K skipped".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,10 +16,25 @@ work=$(mktemp -d /tmp/rapport-bindings-sync.XXXXXX)
 chmod 755 "$work"   # Dovecot runs as an unprivileged user
 export DV_DIR=$work/dovecot
 dovecot=$root/tests/harness/dovecot.sh   # picks free loopback ports, written to $DV_DIR/env
-trap '"$dovecot" stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '"$dovecot" stop >/dev/null 2>&1; [ -n "${ews_pid:-}" ] && kill "$ews_pid" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/inbox"
-# 60 files, none sharing a Message-ID with another (the checks count stored = files).
-ls "$corpus" | sort | sed -n '121,180p' | while read -r f; do cp "$corpus/$f" "$work/inbox/"; done
+# The shipped threads, none sharing a Message-ID with another (the checks count stored = files).
+python3 - "$corpus" "$work/inbox" <<'PY'
+import os, re, shutil, sys
+src, out = sys.argv[1:]
+seen = set()
+for name in sorted(os.listdir(src)):
+    head = open(os.path.join(src, name), "rb").read().split(b"\n\n", 1)[0]
+    m = re.search(rb"^message-id:\s*(\S+)", head, re.I | re.M)
+    if m and m.group(1).lower() not in seen:
+        seen.add(m.group(1).lower())
+        shutil.copy(os.path.join(src, name), out)
+PY
+n=$(ls "$work/inbox" | wc -l)
+[ "$n" -gt 0 ] || { bad "the test mailbox is empty"; summary; }
+# The Exchange double's mailbox: the same files (Dovecot's loader moves them away).
+mkdir -p "$work/ews/Inbox"
+cp "$work/inbox"/* "$work/ews/Inbox/"
 "$dovecot" start "$work/inbox" >"$work/dovecot.log" 2>&1 || { cat "$work/dovecot.log"; bad "start dovecot"; summary; }
 . "$DV_DIR/env"
 export RAPPORT_TEST_IMAP_PW=alice-pw RAPPORT_TEST_IMAP_BAD=wrong-pw
@@ -63,6 +80,44 @@ async def main():
 asyncio.run(main())
 PY
 
+# The Exchange double, on the Dovecot harness's certificate (localhost, 127.0.0.1).
+python3 -c 'import spnego' 2>/dev/null || python3 -m pip install --quiet pyspnego 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages pyspnego > /dev/null 2>&1
+python3 tests/e2e/exchange/server.py --cert "$DV_DIR/tls/cert.pem" --key "$DV_DIR/tls/key.pem" \
+  --mailbox "$work/ews" --owner dana@corp.localhost --password ews-pw --auth ntlm \
+  --ready-file "$work/ews-port" > "$work/ews.log" 2>&1 &
+ews_pid=$!
+for _ in $(seq 100); do [ -s "$work/ews-port" ] && break; sleep 0.05; done
+export RAPPORT_TEST_EWS_PW=ews-pw
+ews_url=https://localhost:$(cat "$work/ews-port" 2>/dev/null)/EWS/Exchange.asmx
+cat >"$work/ews.js" <<JS
+const { Rapport } = require('$root/bindings/node')
+;(async () => {
+  const account = { kind: 'ews', name: 'work', host: 'localhost', ewsUrl: '$ews_url', user: 'CORP\\\\dana',
+                    email: 'dana@corp.localhost', passwordEnv: 'RAPPORT_TEST_EWS_PW', caFile: '$ca' }
+  const db = Rapport.openInMemory()
+  const first = await db.syncAccount(account)
+  const second = await db.syncAccount(account)
+  const messages = (await db.stats()).messages
+  await db.close()
+  console.log(JSON.stringify({ stored: first.stored, again: second.fetched, messages }))
+})()
+JS
+cat >"$work/ews.py" <<PY
+import asyncio, json
+from rapport_ffi import Rapport, SyncAccount
+async def main():
+    account = SyncAccount(kind="ews", name="work", host="localhost", ews_url="$ews_url", user="CORP\\\\dana",
+                          email="dana@corp.localhost", password_env="RAPPORT_TEST_EWS_PW", ca_file="$ca")
+    db = Rapport.open_in_memory()
+    first = await db.sync_account(account)
+    second = await db.sync_account(account)
+    messages = (await db.stats()).messages
+    await db.close()
+    print(json.dumps({"stored": first.stored, "again": second.fetched, "messages": messages}))
+asyncio.run(main())
+PY
+
 check() { # name, json, python expression over d
   if python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($3) else 1)" "$2" 2>/dev/null; then
     ok "$1"
@@ -70,12 +125,14 @@ check() { # name, json, python expression over d
     bad "$1 ($2)"
   fi
 }
-n=$(ls "$work/inbox" | wc -l)
 for side in node python; do
   if [ $side = node ]; then out=$(node "$work/sync.js" 2>&1); else out=$(PYTHONPATH=$py python3 "$work/sync.py" 2>&1); fi
   check "$side: a first sync stores every message" "$out" "d['stored'] == $n and d['messages'] == $n"
   check "$side: progress is reported" "$out" "d['calls'] > 0"
   check "$side: a second sync fetches nothing" "$out" "d['again'] == 0"
   check "$side: a wrong password fails with Auth" "$out" "d['code'] == 'Auth'"
+  if [ $side = node ]; then out=$(node "$work/ews.js" 2>&1); else out=$(PYTHONPATH=$py python3 "$work/ews.py" 2>&1); fi
+  check "$side: the same call with kind 'ews' syncs Exchange (NTLM, channel binding)" "$out" "d['stored'] == $n and d['messages'] == $n"
+  check "$side: …and a second EWS sync fetches nothing" "$out" "d['again'] == 0"
 done
 summary

@@ -452,6 +452,13 @@ export interface SyncAccount {
   drafts?: boolean
   /** Folders never to sync. */
   exclude?: Array<string>
+  /**
+   * `imap` (default) or `ews` (on-premises Exchange: `host` is the Exchange server,
+   * `user` any login form, `port` and `security` unused).
+   */
+  kind?: 'imap' | 'ews'
+  /** An `ews` account's endpoint, when it is not https://HOST/EWS/Exchange.asmx. */
+  ewsUrl?: string
 }
 
 /** Options for `syncAccount`. */

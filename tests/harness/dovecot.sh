@@ -51,6 +51,16 @@ make_tls() { # a CA and a leaf for localhost and 127.0.0.1 signed by it (rustls 
       -days 2 -extfile "$t/leaf.ext" -out "$t/cert.pem" 2>/dev/null
 }
 
+# With DV_OAUTH2_INTROSPECT (a token introspection URL) and DV_OAUTH2_CA (the CA of its server),
+# XOAUTH2 and OAUTHBEARER logins are checked by Dovecot's oauth2 passdb against that service.
+oauth2_passdb() {
+  [ -n "${DV_OAUTH2_INTROSPECT:-}" ] || return 0
+  printf '%s\n' "introspection_mode = auth" "introspection_url = $DV_OAUTH2_INTROSPECT" \
+    "username_attribute = username" "active_attribute = active" "active_value = true" \
+    "tls_ca_cert_file = ${DV_OAUTH2_CA:-}" > "$D/oauth2.conf.ext"
+  printf 'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n' "$D/oauth2.conf.ext"
+}
+
 start() { # [maildir]
   [ -x "$DOVECOT" ] || { echo "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)" >&2; return 1; }
   stop >/dev/null 2>&1
@@ -90,7 +100,7 @@ default_login_user = $RUN_USER
 first_valid_uid = 1
 # Plaintext login stays possible on loopback: the tests check that Rapport refuses it elsewhere.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${DV_OAUTH2_INTROSPECT:+ xoauth2 oauthbearer}
 ssl = yes
 ssl_cert = <$D/tls/cert.pem
 ssl_key = <$D/tls/key.pem
@@ -103,6 +113,7 @@ userdb {
   driver = passwd-file
   args = username_format=%u $D/users
 }
+$(oauth2_passdb)
 service anvil {
   chroot =
 }
