@@ -191,7 +191,26 @@ impl Store {
         }
     }
 
+    /// Opens, configures and migrates. SQLite answers some steps of setting up a new file
+    /// (switching it to WAL, its first schema) with "database is locked" without calling the
+    /// busy handler when other processes are doing the same at that moment: the whole opening
+    /// is tried again until [`WRITE_WAIT`] has passed.
     fn open_writable(path: &Path) -> Result<Store> {
+        let started = Instant::now();
+        loop {
+            match Self::open_writable_once(path) {
+                Err(Error::Storage(e))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && started.elapsed() < WRITE_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_writable_once(path: &Path) -> Result<Store> {
         let conn = Connection::open(path).map_err(|e| Self::open_error(path, e))?;
         let mut store = Store {
             conn,
