@@ -165,18 +165,19 @@ pub enum Command {
     /// Counts: messages, threads, contacts, addresses, sources
     Stats,
 
-    /// IMAP, POP3 and Outlook data file (PST) accounts: add (the server found from the
-    /// address), import from Thunderbird, list, remove, test
+    /// IMAP, POP3, Exchange, Microsoft 365 and Outlook data file (PST) accounts: add (the server
+    /// found from the address), import from Thunderbird, list, remove, test, login
     #[command(subcommand)]
     Account(accounts::AccountCommand),
 
-    /// Fetch new mail and history headers from IMAP accounts, poll POP3 ones and read what is
-    /// new in PST ones (resumable; headers only; nothing on the server or in the file changes)
+    /// Fetch new mail and history headers from IMAP, Exchange and Microsoft 365 accounts, poll
+    /// POP3 ones and read what is new in PST ones (resumable; headers only; nothing on the server
+    /// or in the file changes)
     Sync(accounts::SyncArgs),
 
-    /// Keep accounts current: IMAP's IDLE on INBOX and polling elsewhere, POP3 polled every
-    /// --poll seconds, PST files re-read when they change and can be opened; reconnecting on
-    /// errors
+    /// Keep accounts current: IMAP's IDLE on INBOX and polling elsewhere, POP3, Exchange and
+    /// Microsoft 365 polled every --poll seconds, PST files re-read when they change and can be
+    /// opened; reconnecting on errors
     Watch(accounts::WatchArgs),
 
     /// Per account and folder: last sync, mode, counts, history progress, last error
