@@ -155,6 +155,15 @@ def main():
         write(out, "ui_request", f"post-{i:03}", ui("POST", path, body, [cookie, ui_origin, csrf, "Content-Type: application/json"]))
     write(out, "ui_request", "post-no-csrf", ui("POST", posts[0][0], posts[0][1], [cookie, ui_origin, "Content-Type: application/json"]))
     write(out, "ui_request", "two-requests", ui("GET", "/api/stats", headers=[cookie]) + ui("GET", "/api/groups", headers=[cookie]))
+    # Exchange answers (fuzz/fuzz_targets/exchange_answers.rs): SOAP, Autodiscover, an NTLM
+    # challenge and Graph messages.
+    write(out, "exchange_answers", "soap", b'<?xml version="1.0"?><s:Envelope xmlns:s="x"><s:Body><m:GetItemResponse><m:ResponseMessages><m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Message><t:ItemId Id="A"/><t:InReplyTo>&amp;lt;a@b&amp;gt;</t:InReplyTo></t:Message></m:Items></m:GetItemResponseMessage></m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>')
+    write(out, "exchange_answers", "autodiscover", b'<Autodiscover><Response><Account><Action>redirectAddr</Action><RedirectAddr>a@b.example</RedirectAddr></Account></Response></Autodiscover>')
+    challenge = (b"NTLMSSP\x00\x02\x00\x00\x00\x00\x00\x00\x00\x38\x00\x00\x00\x35\x82\x8a\xe2"
+                 + b"\x01\x23\x45\x67\x89\xab\xcd\xef" + b"\x00" * 8 + b"\x0c\x00\x0c\x00\x38\x00\x00\x00"
+                 + b"\x0a\x00\x61\x4a\x00\x00\x00\x0f" + b"\x02\x00\x04\x00C\x00P\x00" + b"\x00\x00\x00\x00")
+    write(out, "exchange_answers", "ntlm-challenge", challenge)
+    write(out, "exchange_answers", "graph-message", json.dumps({"id": "A", "internetMessageId": "<a@b>", "subject": "s\r\nBcc: x", "from": {"emailAddress": {"name": "N", "address": "n@x.example"}}, "toRecipients": [{"emailAddress": {"address": "m@y.example"}}], "sentDateTime": "2024-03-01T12:00:00Z", "internetMessageHeaders": [{"name": "List-Id", "value": "<l.example>"}], "singleValueExtendedProperties": [{"id": "String 0x1042", "value": "<p@b>"}]}).encode())
 
 
 if __name__ == "__main__":

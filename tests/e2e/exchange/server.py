@@ -10,6 +10,16 @@ sync states — behind the faces Rapport talks to:
   the EWS reference on learn.microsoft.com), with the SOAP namespace servers actually send.
 * Autodiscover POX (`POST /autodiscover/autodiscover.xml`), with RedirectAddr for chosen
   addresses.
+* Graph (`GET /v1.0/me/…`): `mailFolders/delta`, well-known folders, and `messages/delta` per
+  folder with `$select`, `$expand` of the extended properties, `Prefer: odata.maxpagesize`,
+  next and delta links, `@removed`; a request beyond 4 in flight is refused as Graph does
+  (429, MailboxConcurrency). Answers follow the Graph reference's examples.
+* A sign-in service (the Microsoft identity platform v2.0 endpoints under `/<tenant>/oauth2/v2.0/`):
+  device code (polls answered `authorization_pending` until `POST /_control/approve`, or
+  `authorization_declined` after `/_control/decline`), refresh tokens, expiry
+  (`/_control/expire`), authorization code with PKCE S256 (the authorize page signs the test's
+  user in at once and redirects to the loopback URI), and token introspection for Dovecot's
+  oauth2 passdb (`GET /_oauth2/introspect`).
 * Authentication as IIS does it: an anonymous request gets 401 with `WWW-Authenticate` for each
   scheme the vdir enables. NTLM is checked by pyspnego, an independent implementation, with
   Extended Protection: the channel binding is the RFC 5929 tls-server-end-point hash of this
@@ -36,7 +46,13 @@ of the operation it names: busy200 / busy500 (ErrorServerBusy in HTTP 200 and as
 HTTP 500, BackOffMilliseconds 200), http503, connection_limit (ErrorExceededConnectionCount),
 invalid_sync_state (the next SyncFolderItems with a state), item_gone (the first item of the
 next SyncFolderItems page is deleted before GetItem can read it), get_item_error (one item of
-the next GetItem answers ErrorCorruptData).
+the next GetItem answers ErrorCorruptData); for Graph's message delta: graph_429 (with
+Retry-After), graph_429_bare (without), graph_503, graph_410 (SyncStateNotFound on the next
+delta link), graph_empty_page (an empty page whose next link continues where it was).
+
+Also departing from Microsoft: Graph's tokens are opaque random strings, not JWTs; the sign-in
+service knows one client id (`--client-id`) and one user; delta tokens carry the query they
+continue as base64 JSON.
 """
 
 import argparse
@@ -83,12 +99,13 @@ def esc(s):
 
 
 def token(obj):
-    return base64.b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode()
+    """An opaque state: URL-safe (it travels in Graph's links) and unpadded."""
+    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def untoken(s):
     try:
-        return json.loads(base64.b64decode(s.encode(), validate=True))
+        return json.loads(base64.urlsafe_b64decode((s + "=" * (-len(s) % 4)).encode()))
     except Exception:
         return None
 
@@ -780,6 +797,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = {"active": active}
         if active:
             body["email"] = self.server.model.owner
+            body["username"] = self.server.imap_user
         self.send(200 if active else 401, json.dumps(body), "application/json")
 
     # ---- Graph ------------------------------------------------------------------------------
@@ -851,15 +869,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             since = 0
             if state:
                 st = untoken(state)
+                # Graph's links carry the query they continue ($select, $expand) in the token.
+                if st and "sel" in st:
+                    select, expand = set(st["sel"]), st.get("exp", "")
                 if q.get("$deltatoken") and model.take_fault("graph_410"):
                     st = None
                 if not st or st.get("f") != f["id"] or st.get("e") != model.epoch:
                     self.count("fault_graph_410")
                     return self.graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.")
                 since = st["s"]
-            if q.get("$skiptoken") and model.take_fault("graph_empty_page"):
+            if state and model.take_fault("graph_empty_page"):
                 self.count("fault_graph_empty_page")
-                link = f"{base}/mailFolders/{f['id']}/messages/delta?$skiptoken={token({'f': f['id'], 's': since, 'e': model.epoch})}"
+                link = f"{base}/mailFolders/{f['id']}/messages/delta?$skiptoken={token({'f': f['id'], 's': since, 'e': model.epoch, 'sel': sorted(select), 'exp': expand})}"
                 return self.send(200, json.dumps({"value": [], "@odata.nextLink": link}), "application/json")
             pending = [e for e in model.log if e[1] == f["id"] and e[0] > since]
             page = pending[:size]
@@ -873,7 +894,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     continue  # created and gone since: a delta never shows it
                 value.append(self.graph_message(item, f, select, expand))
             last = page[-1][0] if page else (since if pending else model.seq)
-            state = token({"f": f["id"], "s": last, "e": model.epoch})
+            state = token({"f": f["id"], "s": last, "e": model.epoch, "sel": sorted(select), "exp": expand})
             more = len(pending) > size
         link = f"{base}/mailFolders/{f['id']}/messages/delta?" + ("$skiptoken=" if more else "$deltatoken=") + state
         body = {"@odata.context": f"{base}/$metadata#Collection(message)", "value": value,
@@ -980,6 +1001,7 @@ def main():
                    "(what a TLS-intercepting proxy looks like to the server)")
     p.add_argument("--autodiscover-hosts", default="", help="Host names Autodiscover answers for (all when empty)")
     p.add_argument("--delay-ms", type=int, default=0, help="wait this long before each EWS or Graph answer")
+    p.add_argument("--imap-user", default="alice", help="the IMAP login introspection vouches for")
     p.add_argument("--client-id", default="rapport-test-client", help="the app registration the sign-in service knows")
     p.add_argument("--token-lifetime", type=int, default=3600, help="seconds an access token lasts")
     p.add_argument("--verbose", action="store_true")
@@ -1023,6 +1045,7 @@ def main():
     server.autodiscover_hosts = {h.strip().lower() for h in a.autodiscover_hosts.split(",") if h.strip()}
     server.delay = a.delay_ms / 1000
     server.signin = SignIn(a.client_id, a.token_lifetime)
+    server.imap_user = a.imap_user
     if a.ready_file:
         with open(a.ready_file + ".tmp", "w") as fh:
             fh.write(str(server.server_address[1]))
