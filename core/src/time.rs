@@ -84,11 +84,12 @@ pub fn format_date(ts: i64) -> String {
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ`, or a span back from `now` (`30d`, `2w`, `6m`,
-/// `1y`, `12h`).
+/// `1y`, `12h`). Years 0–9999 and real clock times only: anything else (a server's garbage
+/// included) is `None`, never an overflow.
 pub fn parse_when(s: &str, now: i64) -> Option<i64> {
     let s = s.trim();
     if let Some(span) = parse_span(s) {
-        return Some(now - span);
+        return now.checked_sub(span);
     }
     let (date, time) = match s.split_once(['T', ' ']) {
         Some((d, t)) => (d, Some(t.trim_end_matches('Z'))),
@@ -98,7 +99,11 @@ pub fn parse_when(s: &str, now: i64) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let m: u32 = parts.next()?.parse().ok()?;
     let d: u32 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if parts.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let mut secs = days_from_civil(y, m, d) * DAY;
@@ -107,6 +112,9 @@ pub fn parse_when(s: &str, now: i64) -> Option<i64> {
         let h: i64 = hms.next()?.parse().ok()?;
         let mi: i64 = hms.next().unwrap_or("0").parse().ok()?;
         let se: i64 = hms.next().unwrap_or("0").parse().ok()?;
+        if !(0..=23).contains(&h) || !(0..=59).contains(&mi) || !(0..=60).contains(&se) {
+            return None;
+        }
         secs += h * 3600 + mi * 60 + se;
     }
     Some(secs)
@@ -125,7 +133,7 @@ pub fn parse_span(s: &str) -> Option<i64> {
         'y' => 365 * DAY,
         _ => return None,
     };
-    (n >= 0).then_some(n * mult)
+    n.checked_mul(mult).filter(|_| n >= 0)
 }
 
 /// "3 days", "5 hours", "2 months": a short human age.
@@ -188,6 +196,14 @@ mod tests {
         assert_eq!(parse_span("2w"), Some(14 * DAY));
         assert_eq!(parse_span("x"), None);
         assert_eq!(parse_when("2024-13-01", 0), None);
+        // A server's garbage is None, not an overflow (found by fuzzing Graph's sentDateTime).
+        assert_eq!(
+            parse_when("0000005189541784447760068-03-01T1:22:00Z", 0),
+            None
+        );
+        assert_eq!(parse_when("2024-03-01T25:00:00Z", 0), None);
+        assert_eq!(parse_when("9223372036854775807d", 0), None);
+        assert_eq!(parse_when("1000000000000000y", 0), None);
         assert_eq!(human_age(3 * DAY + 5), "3 days");
         assert_eq!(human_age(3600), "1 hour");
     }
