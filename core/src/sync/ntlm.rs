@@ -53,6 +53,8 @@ pub enum NtlmError {
     MalformedChallenge(&'static str),
     #[error("the server's NTLM challenge came before this client's negotiate message")]
     OutOfOrder,
+    #[error("an NTLM field is too long for the message: {0}")]
+    TooLong(&'static str),
 }
 
 /// `DOMAIN\user` → (DOMAIN, user); a UPN `user@example.com` or a bare name → ("", as given):
@@ -87,19 +89,22 @@ enum SignatureHash {
 /// A DER element at `i`: (tag, content start, content end).
 fn der_element(b: &[u8], i: usize) -> Option<(u8, usize, usize)> {
     let tag = *b.get(i)?;
-    let first = *b.get(i + 1)? as usize;
+    let first = *b.get(i.checked_add(1)?)? as usize;
+    let after_length_byte = i.checked_add(2)?;
     let (len, start) = if first < 0x80 {
-        (first, i + 2)
+        (first, after_length_byte)
     } else {
         let n = first & 0x7f;
+        // Longer length encodings cannot describe a certificate that fits in memory.
         if n == 0 || n > 4 {
             return None;
         }
         let mut len = 0usize;
         for k in 0..n {
-            len = (len << 8) | *b.get(i + 2 + k)? as usize;
+            let byte = *b.get(after_length_byte.checked_add(k)?)? as usize;
+            len = len.checked_mul(256)?.checked_add(byte)?;
         }
-        (len, i + 2 + n)
+        (len, after_length_byte.checked_add(n)?)
     };
     let end = start.checked_add(len)?;
     (end <= b.len()).then_some((tag, start, end))
@@ -151,37 +156,33 @@ fn ntowf_v2(user: &str, domain: &str, password: &str) -> [u8; 16] {
 
 /// The AV pairs of a challenge's TargetInfo, without the terminating MsvAvEOL.
 fn av_pairs(info: &[u8]) -> Result<Vec<(u16, Vec<u8>)>, NtlmError> {
+    const TRUNCATED: NtlmError = NtlmError::MalformedChallenge("truncated target info");
+    const PAST_END: NtlmError =
+        NtlmError::MalformedChallenge("an AV pair runs past the target info");
     let mut pairs = Vec::new();
-    let mut i = 0;
+    let mut i: usize = 0;
     loop {
-        let id = u16_at(info, i).ok_or(NtlmError::MalformedChallenge("truncated target info"))?;
-        let len = u16_at(info, i + 2)
-            .ok_or(NtlmError::MalformedChallenge("truncated target info"))?
-            as usize;
+        let id = u16_at(info, i).ok_or(TRUNCATED)?;
+        let len = u16_at(info, i.checked_add(2).ok_or(TRUNCATED)?).ok_or(TRUNCATED)? as usize;
         if id == AV_EOL {
             return Ok(pairs);
         }
-        let value = info
-            .get(i + 4..i + 4 + len)
-            .ok_or(NtlmError::MalformedChallenge(
-                "an AV pair runs past the target info",
-            ))?;
+        let start = i.checked_add(4).ok_or(PAST_END)?;
+        let end = start.checked_add(len).ok_or(PAST_END)?;
+        let value = info.get(start..end).ok_or(PAST_END)?;
         pairs.push((id, value.to_vec()));
-        i += 4 + len;
+        i = end;
     }
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]))
+    let bytes = b.get(i..i.checked_add(2)?)?;
+    Some(u16::from_le_bytes(bytes.try_into().ok()?))
 }
 
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(i)?,
-        *b.get(i + 1)?,
-        *b.get(i + 2)?,
-        *b.get(i + 3)?,
-    ]))
+    let bytes = b.get(i..i.checked_add(4)?)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }
 
 /// A CHALLENGE_MESSAGE's parts.
@@ -207,11 +208,12 @@ fn parse_challenge(b: &[u8]) -> Result<Challenge, NtlmError> {
     let pairs = if info_len == 0 {
         Vec::new()
     } else {
-        let info =
-            b.get(info_offset..info_offset + info_len)
-                .ok_or(NtlmError::MalformedChallenge(
-                    "the target info lies outside the message",
-                ))?;
+        let info = info_offset
+            .checked_add(info_len)
+            .and_then(|end| b.get(info_offset..end))
+            .ok_or(NtlmError::MalformedChallenge(
+                "the target info lies outside the message",
+            ))?;
         av_pairs(info)?
     };
     Ok(Challenge {
@@ -227,7 +229,7 @@ pub fn challenge_domain(challenge: &[u8]) -> Option<String> {
     let (_, value) = c.pairs.iter().find(|(id, _)| *id == AV_NB_DOMAIN_NAME)?;
     let units: Vec<u16> = value
         .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .filter_map(|p| Some(u16::from_le_bytes(p.try_into().ok()?)))
         .collect();
     String::from_utf16(&units).ok()
 }
@@ -269,12 +271,15 @@ fn v2_response(
     }
 }
 
+/// Encodes AV pairs and the closing MsvAvEOL. Every value here is either the server's (read
+/// through a u16 length) or one of ours (at most 16 bytes), so the length always fits.
 fn encode_pairs(pairs: &[(u16, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (id, value) in pairs {
+        let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
         out.extend_from_slice(&id.to_le_bytes());
-        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        out.extend_from_slice(value);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(value.get(..usize::from(len)).unwrap_or_default());
     }
     out.extend_from_slice(&[0; 4]);
     out
@@ -284,9 +289,10 @@ fn encode_pairs(pairs: &[(u16, Vec<u8>)]) -> Vec<u8> {
 fn filetime_now() -> [u8; 8] {
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() / 100)
-        .unwrap_or(0) as u64;
-    (unix + 116_444_736_000_000_000).to_le_bytes()
+        .ok()
+        .and_then(|d| u64::try_from(d.as_nanos() / 100).ok())
+        .unwrap_or(0);
+    unix.saturating_add(116_444_736_000_000_000).to_le_bytes()
 }
 
 fn random_challenge() -> [u8; 8] {
@@ -397,12 +403,25 @@ impl NtlmClient {
         ];
         let mut m = SIGNATURE.to_vec();
         m.extend_from_slice(&3u32.to_le_bytes());
+        // Each field is described by (length, maximum length, offset) in the header.
+        let names = [
+            "LM response",
+            "NT response",
+            "domain",
+            "user",
+            "workstation",
+            "key",
+        ];
         let mut offset = AUTHENTICATE_HEADER;
-        for f in &fields {
-            m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-            m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-            m.extend_from_slice(&(offset as u32).to_le_bytes());
-            offset += f.len();
+        for (f, name) in fields.iter().zip(names) {
+            let len = u16::try_from(f.len()).map_err(|_| NtlmError::TooLong(name))?;
+            let at = u32::try_from(offset).map_err(|_| NtlmError::TooLong(name))?;
+            m.extend_from_slice(&len.to_le_bytes());
+            m.extend_from_slice(&len.to_le_bytes());
+            m.extend_from_slice(&at.to_le_bytes());
+            offset = offset
+                .checked_add(f.len())
+                .ok_or(NtlmError::TooLong(name))?;
         }
         m.extend_from_slice(&flags.to_le_bytes());
         m.extend_from_slice(&VERSION);
@@ -410,6 +429,7 @@ impl NtlmClient {
         for f in &fields {
             m.extend_from_slice(f);
         }
+        // The MIC covers this message with its own slot still zero.
         let mic = hmac_md5(&response.session_base_key, &[&negotiate, challenge, &m]);
         if let Some(slot) = m.get_mut(MIC_OFFSET..MIC_OFFSET + 16) {
             slot.copy_from_slice(&mic);
@@ -495,6 +515,15 @@ mod tests {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default()
         };
+        assert_eq!(m.get(..8), Some(SIGNATURE.as_slice()));
+        assert_eq!(u32_at(&m, 8), Some(3));
+        // The payload starts right after the 16-byte MIC at 72, in field order.
+        assert_eq!(u32_at(&m, 16), Some(AUTHENTICATE_HEADER as u32));
+        assert_eq!(AUTHENTICATE_HEADER, MIC_OFFSET + 16);
+        assert_eq!(m.get(64..72), Some(VERSION.as_slice()));
+        let flags = u32_at(&m, 60).unwrap_or(0);
+        assert_eq!(flags & NEGOTIATE_OEM, 0);
+        assert_ne!(flags & NEGOTIATE_UNICODE, 0);
         assert_eq!(
             field(0),
             vec![0u8; 24],
@@ -504,6 +533,12 @@ mod tests {
         assert_eq!(field(3), utf16le("dana"));
         let nt = field(1);
         let pairs = av_pairs(nt.get(44..).unwrap_or_default())?;
+        let av_flags = pairs.iter().find(|(id, _)| *id == AV_FLAGS);
+        assert_eq!(
+            av_flags.and_then(|(_, v)| u32_at(v, 0)),
+            Some(AV_FLAG_MIC),
+            "MsvAvFlags announces the MIC"
+        );
         let bound = pairs.iter().find(|(id, _)| *id == AV_CHANNEL_BINDINGS);
         assert_eq!(
             bound.map(|(_, v)| v.clone()),
@@ -531,6 +566,18 @@ mod tests {
             *b = 250;
         }
         assert!(client.authenticate(&bad).is_err());
+        // An AV pair claiming more bytes than the target info holds.
+        let mut overlong = challenge_with(&[(AV_NB_DOMAIN_NAME, utf16le("CORP"))]);
+        if let Some(b) = overlong.get_mut(56 + 2) {
+            *b = 200;
+        }
+        assert_eq!(
+            client.authenticate(&overlong),
+            Err(NtlmError::MalformedChallenge(
+                "an AV pair runs past the target info"
+            ))
+        );
+        assert_eq!(challenge_domain(&overlong), None);
     }
 
     #[test]
