@@ -93,6 +93,26 @@ pub struct FolderPolicy {
     pub only: Vec<String>,
 }
 
+impl FolderPolicy {
+    /// Whether a folder named `name` with `role` is synced: never when excluded; only listed
+    /// ones when `only` is set; Junk, Trash and Drafts when asked for; everything else.
+    pub fn wants(&self, name: &str, role: crate::source::FolderRole) -> bool {
+        use crate::source::FolderRole;
+        if self.exclude.iter().any(|x| x == name) {
+            return false;
+        }
+        if !self.only.is_empty() {
+            return self.only.iter().any(|x| x == name);
+        }
+        match role {
+            FolderRole::Junk => self.junk,
+            FolderRole::Trash => self.trash,
+            FolderRole::Drafts => self.drafts,
+            _ => true,
+        }
+    }
+}
+
 /// What kind of server an account reads. An `accounts.toml` entry without `kind` is IMAP, as
 /// every entry was before kinds existed; further kinds (`ews`, `graph`, `pop3`, `pst`) take the
 /// same file.

@@ -278,7 +278,7 @@ pub async fn watch_account(
         };
         let outcome = match account.kind {
             AccountKind::Imap => watch_imap(watch, &mut attempt).await,
-            AccountKind::Pop3 => watch_pop3(watch, &mut attempt).await,
+            AccountKind::Pop3 => watch_by_polling(watch, &mut attempt).await,
             AccountKind::Pst => watch_pst(watch, &mut attempt).await,
             AccountKind::Ews | AccountKind::Graph => watch_by_polling(watch, &mut attempt).await,
         };
@@ -413,53 +413,11 @@ async fn watch_imap(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
     Ok(())
 }
 
-/// `watch` for a POP3 account: polls the mailbox every `poll` (a new session each time, since
-/// a POP3 server keeps the mailbox locked while a session is open) until cancelled.
-async fn watch_pop3(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
-    let quiet = |_: &SyncProgress| {};
-    let mut first = true;
-    while !watch.cancel.is_cancelled() {
-        let report = sync_account(
-            Arc::clone(watch.engine),
-            watch.account,
-            &SyncOptions::default(),
-            &quiet,
-            watch.cancel,
-        )
-        .await?;
-        *attempt = 0;
-        if first {
-            watch.tell(WatchEvent::connected(watch.account, "polling"));
-        }
-        if first || report.stored > 0 {
-            watch.tell(WatchEvent::synced(watch.account, &report));
-        }
-        first = false;
-        let a = watch.account.name.clone();
-        blocking(watch.engine, move |e| {
-            e.with_store(|s| {
-                s.note_sync(
-                    SourceKind::Pop3,
-                    &a,
-                    crate::source::pop3::INBOX,
-                    Some("polling"),
-                    "",
-                )
-            })
-        })
-        .await?;
-        pause(watch.options.poll, watch.cancel).await;
-    }
-    Ok(())
-}
-
-/// `watch` of a `pst` account: the file is read whenever it changed since the last good read
-/// (its size or modification time) and can be opened. While it cannot (Outlook keeps the data
-/// file it has open locked; a copy may be half-written), watch says so once and tries again
-/// every poll; nothing stored is touched.
-/// `watch` for a server without push that Rapport uses (EWS): a sync every `poll`, each one
-/// only asking for the changes since the saved sync states. Errors go up to `watch_account`,
-/// which reconnects with back-off.
+/// `watch` for a source without push that Rapport uses (POP3, EWS, Graph): a sync every
+/// `poll`, each one asking only for what changed since the saved cursors (a POP3 session is
+/// opened anew each time: the server locks the mailbox while one is open). Every folder is
+/// marked `polling` for `status`. Errors go up to `watch_account`, which reconnects with
+/// back-off.
 async fn watch_by_polling(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
     let quiet = |_: &SyncProgress| {};
     let mut first = true;
@@ -480,11 +438,27 @@ async fn watch_by_polling(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
             watch.tell(WatchEvent::synced(watch.account, &report));
         }
         first = false;
+        let kind = watch.account.kind.source_kind();
+        let account = watch.account.name.clone();
+        let folders: Vec<String> = report.folders.iter().map(|f| f.folder.clone()).collect();
+        blocking(watch.engine, move |e| {
+            e.with_store(|s| {
+                for folder in &folders {
+                    s.note_sync(kind, &account, folder, Some("polling"), "")?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
         pause(watch.options.poll, watch.cancel).await;
     }
     Ok(())
 }
 
+/// `watch` of a `pst` account: the file is read whenever it changed since the last good read
+/// (its size or modification time) and can be opened. While it cannot (Outlook keeps the data
+/// file it has open locked; a copy may be half-written), watch says so once and tries again
+/// every poll; nothing stored is touched.
 async fn watch_pst(watch: Watch<'_>, attempt: &mut u32) -> Result<()> {
     let quiet = |_: &SyncProgress| {};
     let path = pst_path(watch.account)?;

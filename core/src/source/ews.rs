@@ -217,23 +217,11 @@ impl PullSource for EwsSource {
     async fn folders(&mut self) -> Result<Vec<RemoteFolder>> {
         let distinguished = self.client.distinguished_folders().await?;
         let all = self.hierarchy().await?;
-        let by_id: HashMap<&str, &FolderInfo> = all.iter().map(|f| (f.id.as_str(), f)).collect();
-        let path_of = |f: &FolderInfo| {
-            let mut parts = vec![f.display_name.clone()];
-            let mut parent = by_id.get(f.parent_id.as_str());
-            let mut depth = 0;
-            while let Some(p) = parent {
-                parts.push(p.display_name.clone());
-                parent = by_id.get(p.parent_id.as_str());
-                depth += 1;
-                if depth > 32 {
-                    break;
-                }
-            }
-            parts.reverse();
-            parts.join("/")
-        };
-        let policy = &self.account.folders;
+        let paths = super::folder_paths(
+            &all.iter()
+                .map(|f| (f.id.clone(), f.parent_id.clone(), f.display_name.clone()))
+                .collect::<Vec<_>>(),
+        );
         let mut folders = Vec::new();
         self.folder_ids.clear();
         self.totals.clear();
@@ -243,35 +231,21 @@ impl PullSource for EwsSource {
             if !(f.folder_class.is_empty() || f.folder_class.starts_with("IPF.Note")) {
                 continue;
             }
-            let name = path_of(f);
+            let name = paths
+                .get(&f.id)
+                .cloned()
+                .unwrap_or_else(|| f.display_name.clone());
             let role = distinguished
                 .get(&f.id)
                 .map(|d| role_of_distinguished(d))
                 .unwrap_or_else(|| FolderRole::from_name(&f.display_name));
-            let wanted = if policy.exclude.iter().any(|x| x == &name) {
-                false
-            } else if !policy.only.is_empty() {
-                policy.only.iter().any(|x| x == &name)
-            } else {
-                match role {
-                    FolderRole::Junk => policy.junk,
-                    FolderRole::Trash => policy.trash,
-                    FolderRole::Drafts => policy.drafts,
-                    _ => true,
-                }
-            };
-            if wanted {
+            if self.account.folders.wants(&name, role) {
                 self.folder_ids.insert(name.clone(), f.id.clone());
                 self.totals.insert(name.clone(), f.total_count);
                 folders.push(RemoteFolder { name, role });
             }
         }
-        // Inbox and Sent first: the mail a user most wants to see.
-        folders.sort_by_key(|f| match f.role {
-            FolderRole::Inbox => 0,
-            FolderRole::Sent => 1,
-            _ => 2,
-        });
+        super::inbox_and_sent_first(&mut folders);
         Ok(folders)
     }
 
@@ -288,14 +262,7 @@ impl PullSource for EwsSource {
         } else {
             0
         };
-        Ok(FolderPlan {
-            cursor: cursor.encode(),
-            expected,
-            unchanged: false,
-            reset: None,
-            generation: 0,
-            message_count: None,
-        })
+        Ok(FolderPlan::changes_since(cursor.encode(), expected))
     }
 
     async fn next_batch(

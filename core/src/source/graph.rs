@@ -246,26 +246,18 @@ impl PullSource for GraphSource {
                 "{base}/me/mailFolders/delta?$select=displayName,parentFolderId,totalItemCount"
             ))
             .await?;
-        let by_id: HashMap<&str, &Value> = all
+        let listed: Vec<(String, String, String)> = all
             .iter()
-            .filter_map(|f| Some((f["id"].as_str()?, f)))
+            .filter(|f| f.get("@removed").is_none())
+            .filter_map(|f| {
+                Some((
+                    f["id"].as_str()?.to_string(),
+                    f["parentFolderId"].as_str().unwrap_or("").to_string(),
+                    f["displayName"].as_str().unwrap_or("").to_string(),
+                ))
+            })
             .collect();
-        let path_of = |f: &Value| {
-            let mut parts = vec![f["displayName"].as_str().unwrap_or("").to_string()];
-            let mut parent = f["parentFolderId"].as_str().and_then(|p| by_id.get(p));
-            let mut depth = 0;
-            while let Some(p) = parent {
-                parts.push(p["displayName"].as_str().unwrap_or("").to_string());
-                parent = p["parentFolderId"].as_str().and_then(|id| by_id.get(id));
-                depth += 1;
-                if depth > 32 {
-                    break;
-                }
-            }
-            parts.reverse();
-            parts.join("/")
-        };
-        let policy = &self.account.folders;
+        let paths = super::folder_paths(&listed);
         let mut folders = Vec::new();
         self.folder_ids.clear();
         self.totals.clear();
@@ -274,35 +266,23 @@ impl PullSource for GraphSource {
                 continue;
             }
             let Some(id) = f["id"].as_str() else { continue };
-            let name = path_of(f);
+            let display = f["displayName"].as_str().unwrap_or("");
+            let name = paths
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| display.to_string());
             let role = roles
                 .get(id)
                 .copied()
-                .unwrap_or_else(|| FolderRole::from_name(f["displayName"].as_str().unwrap_or("")));
-            let wanted = if policy.exclude.iter().any(|x| x == &name) {
-                false
-            } else if !policy.only.is_empty() {
-                policy.only.iter().any(|x| x == &name)
-            } else {
-                match role {
-                    FolderRole::Junk => policy.junk,
-                    FolderRole::Trash => policy.trash,
-                    FolderRole::Drafts => policy.drafts,
-                    _ => true,
-                }
-            };
-            if wanted {
+                .unwrap_or_else(|| FolderRole::from_name(display));
+            if self.account.folders.wants(&name, role) {
                 self.folder_ids.insert(name.clone(), id.to_string());
                 self.totals
                     .insert(name.clone(), f["totalItemCount"].as_u64().unwrap_or(0));
                 folders.push(RemoteFolder { name, role });
             }
         }
-        folders.sort_by_key(|f| match f.role {
-            FolderRole::Inbox => 0,
-            FolderRole::Sent => 1,
-            _ => 2,
-        });
+        super::inbox_and_sent_first(&mut folders);
         Ok(folders)
     }
 
@@ -319,14 +299,7 @@ impl PullSource for GraphSource {
         };
         // A complete pull saved its delta link: this pull asks it for what changed since.
         cursor.complete = false;
-        Ok(FolderPlan {
-            cursor: cursor.encode(),
-            expected,
-            unchanged: false,
-            reset: None,
-            generation: 0,
-            message_count: None,
-        })
+        Ok(FolderPlan::changes_since(cursor.encode(), expected))
     }
 
     async fn next_batch(

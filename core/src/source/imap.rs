@@ -107,20 +107,7 @@ pub fn role_of(folder: &Folder) -> FolderRole {
 /// when the account asks for them. On Gmail, All Mail holds everything (labels are copies).
 pub fn select_folders(account: &Account, folders: &[Folder], gmail: bool) -> Vec<Folder> {
     let policy = &account.folders;
-    let wanted = |f: &Folder| -> bool {
-        if !f.selectable || policy.exclude.iter().any(|x| x == &f.name) {
-            return false;
-        }
-        if !policy.only.is_empty() {
-            return policy.only.iter().any(|x| x == &f.name);
-        }
-        match f.special_use {
-            Some(SpecialUse::Junk) => policy.junk,
-            Some(SpecialUse::Trash) => policy.trash,
-            Some(SpecialUse::Drafts) => policy.drafts,
-            _ => true,
-        }
-    };
+    let wanted = |f: &Folder| f.selectable && policy.wants(&f.name, role_of(f));
     if gmail && policy.only.is_empty() {
         let all: Vec<Folder> = folders
             .iter()

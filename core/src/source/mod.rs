@@ -339,6 +339,19 @@ pub struct FolderPlan {
 }
 
 impl FolderPlan {
+    /// The plan of a source whose cursor asks the server for what changed (an EWS sync state,
+    /// a Graph delta link): `expected` messages when it starts from nothing, else unknown.
+    pub fn changes_since(cursor: Cursor, expected: u64) -> FolderPlan {
+        FolderPlan {
+            cursor,
+            expected,
+            unchanged: false,
+            reset: None,
+            generation: 0,
+            message_count: None,
+        }
+    }
+
     /// The plan of a source without generations or resets (a maildir, a POP3 mailbox):
     /// `pending` messages to hand over of `on_source`; unchanged when a pull was saved before
     /// and nothing is pending.
@@ -352,6 +365,42 @@ impl FolderPlan {
             message_count: Some(on_source as i64),
         }
     }
+}
+
+/// Each folder's path of display names (`Inbox/Projects`) from a server's flat list of
+/// (id, parent id, name), as EWS and Graph give their hierarchies. A parent outside the list
+/// (the root) ends a path; a cycle is cut after 32 levels.
+pub(crate) fn folder_paths(
+    folders: &[(String, String, String)],
+) -> std::collections::HashMap<String, String> {
+    let by_id: std::collections::HashMap<&str, (&str, &str)> = folders
+        .iter()
+        .map(|(id, parent, name)| (id.as_str(), (parent.as_str(), name.as_str())))
+        .collect();
+    folders
+        .iter()
+        .map(|(id, parent, name)| {
+            let mut parts = vec![name.as_str()];
+            let mut next = by_id.get(parent.as_str());
+            for _ in 0..32 {
+                let Some((up, up_name)) = next else { break };
+                parts.push(up_name);
+                next = by_id.get(up);
+            }
+            parts.reverse();
+            (id.clone(), parts.join("/"))
+        })
+        .collect()
+}
+
+/// Inbox first, then Sent, then the rest in the server's order: the mail a user most wants
+/// to see arrives first.
+pub(crate) fn inbox_and_sent_first(folders: &mut [RemoteFolder]) {
+    folders.sort_by_key(|f| match f.role {
+        FolderRole::Inbox => 0,
+        FolderRole::Sent => 1,
+        _ => 2,
+    });
 }
 
 /// The next batch of a source's pending list: at most `limit` (at least one), from the front.
