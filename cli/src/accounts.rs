@@ -252,13 +252,15 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                     } else {
                         format!("{:?}", a.security).to_lowercase()
                     },
-                    if a.kind == AccountKind::Pst {
-                        "-".into()
-                    } else {
-                        format!("{:?}", a.auth).to_lowercase()
+                    match a.kind {
+                        AccountKind::Pst => "-".into(),
+                        AccountKind::Graph => "oauth2".into(),
+                        _ => format!("{:?}", a.auth).to_lowercase(),
                     },
                     if a.kind == AccountKind::Pst {
                         "-".into()
+                    } else if a.kind == AccountKind::Graph {
+                        "sign-in (tokens file)".into()
                     } else if a.password_env.is_some() {
                         "environment".into()
                     } else if a.password_command.is_some() || a.oauth2_token_command.is_some() {

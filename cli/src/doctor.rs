@@ -110,10 +110,7 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
         Ok(c) if c.accounts.is_empty() => out.push(check(
             "accounts",
             "ok",
-            format!(
-                "no IMAP, POP3 or PST accounts in {} (optional)",
-                ctx.config.display()
-            ),
+            format!("no mail accounts in {} (optional)", ctx.config.display()),
         )),
         Ok(c) => {
             for a in &c.accounts {
@@ -121,6 +118,28 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
                     Ok(()) if a.kind == rapport_core::config::AccountKind::Pst => {
                         out.push(pst_file(a))
                     }
+                    Ok(()) if a.kind == rapport_core::config::AccountKind::Graph => {
+                        let signed_in = a.token_file.as_deref().is_some_and(|f| f.is_file());
+                        out.push(check(
+                            "accounts",
+                            if signed_in { "ok" } else { "WARN" },
+                            if signed_in {
+                                format!("{}: graph {} (signed in)", a.name, a.location())
+                            } else {
+                                format!(
+                                    "{}: graph {}: not signed in (`rapport account login {}`)",
+                                    a.name,
+                                    a.location(),
+                                    a.name
+                                )
+                            },
+                        ))
+                    }
+                    Ok(()) if a.kind == rapport_core::config::AccountKind::Ews => out.push(check(
+                        "accounts",
+                        "ok",
+                        format!("{}: ews {}", a.name, a.location()),
+                    )),
                     Ok(()) => out.push(check(
                         "accounts",
                         "ok",
