@@ -590,6 +590,9 @@ fn add_graph(
         fmt::json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if ctx.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "Added {} (Microsoft Graph, {} mail folders) to {}.",
         account.name,
@@ -666,6 +669,9 @@ fn add_exchange(
             }
         }
         fmt::json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if ctx.quiet {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(d) = &discovered {

@@ -183,7 +183,11 @@ pub fn folder_states(engine: &Engine, account: Option<&str>) -> Result<Vec<Folde
         .filter(|s| {
             matches!(
                 s.kind,
-                SourceKind::Imap | SourceKind::Pop3 | SourceKind::Pst
+                SourceKind::Imap
+                    | SourceKind::Pop3
+                    | SourceKind::Pst
+                    | SourceKind::Ews
+                    | SourceKind::Graph
             )
         })
         .map(FolderState::from)

@@ -262,7 +262,12 @@ impl PullSource for EwsSource {
         } else {
             0
         };
-        Ok(FolderPlan::changes_since(cursor.encode(), expected))
+        let on_server = self.totals.get(&folder.name).copied();
+        Ok(FolderPlan::changes_since(
+            cursor.encode(),
+            expected,
+            on_server,
+        ))
     }
 
     async fn next_batch(

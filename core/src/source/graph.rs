@@ -299,7 +299,12 @@ impl PullSource for GraphSource {
         };
         // A complete pull saved its delta link: this pull asks it for what changed since.
         cursor.complete = false;
-        Ok(FolderPlan::changes_since(cursor.encode(), expected))
+        let on_server = self.totals.get(&folder.name).copied();
+        Ok(FolderPlan::changes_since(
+            cursor.encode(),
+            expected,
+            on_server,
+        ))
     }
 
     async fn next_batch(

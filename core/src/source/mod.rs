@@ -340,15 +340,16 @@ pub struct FolderPlan {
 
 impl FolderPlan {
     /// The plan of a source whose cursor asks the server for what changed (an EWS sync state,
-    /// a Graph delta link): `expected` messages when it starts from nothing, else unknown.
-    pub fn changes_since(cursor: Cursor, expected: u64) -> FolderPlan {
+    /// a Graph delta link): `expected` messages when it starts from nothing, else unknown;
+    /// `on_server`, the folder's count as the server gave it.
+    pub fn changes_since(cursor: Cursor, expected: u64, on_server: Option<u64>) -> FolderPlan {
         FolderPlan {
             cursor,
             expected,
             unchanged: false,
             reset: None,
             generation: 0,
-            message_count: None,
+            message_count: on_server.map(|n| n as i64),
         }
     }
 
