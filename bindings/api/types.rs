@@ -859,14 +859,28 @@ record! {
         #[doc = " Folders never to sync."]
         #[optional]
         pub exclude: Option<Vec<String>>,
-        #[doc = " `imap` (default) or `ews` (on-premises Exchange: `host` is the Exchange server,"]
-        #[doc = " `user` any login form, `port` and `security` unused)."]
-        #[ts = "'imap' | 'ews'"]
+        #[doc = " `imap` (default), `ews` (on-premises Exchange: `host` is the Exchange server,"]
+        #[doc = " `user` any login form, `port` and `security` unused) or `graph` (Microsoft 365,"]
+        #[doc = " Outlook.com: signed in beforehand with `rapport account add`/`login`, whose"]
+        #[doc = " tokens file `tokenFile` names; `host`, `user` and the secret are unused)."]
+        #[ts = "'imap' | 'ews' | 'graph'"]
         #[optional]
         pub kind: Option<String>,
         #[doc = " An `ews` account's endpoint, when it is not https://HOST/EWS/Exchange.asmx."]
         #[optional]
         pub ews_url: Option<String>,
+        #[doc = " A `graph` account's application (client) id."]
+        #[optional]
+        pub client_id: Option<String>,
+        #[doc = " Where a `graph` account signs in [default: https://login.microsoftonline.com/common]."]
+        #[optional]
+        pub authority: Option<String>,
+        #[doc = " Microsoft Graph's endpoint [default: https://graph.microsoft.com/v1.0]."]
+        #[optional]
+        pub graph_url: Option<String>,
+        #[doc = " A `graph` account's tokens file (written by `rapport account add` or `login`)."]
+        #[optional]
+        pub token_file: Option<String>,
     }
 }
 
@@ -882,10 +896,10 @@ impl SyncAccount {
             kind: match self.kind.as_deref() {
                 None => AccountKind::Imap,
                 Some(kind) => match kind.parse()? {
-                    kind @ (AccountKind::Imap | AccountKind::Ews) => kind,
+                    kind @ (AccountKind::Imap | AccountKind::Ews | AccountKind::Graph) => kind,
                     other => {
                         return Err(invalid(format!(
-                            "a {other} account cannot be synced through this call (imap or ews)"
+                            "a {other} account cannot be synced through this call (imap, ews or graph)"
                         )));
                     }
                 },
@@ -911,10 +925,10 @@ impl SyncAccount {
             },
             path: None,
             ews_url: self.ews_url.clone(),
-            client_id: None,
-            authority: None,
-            graph_url: None,
-            token_file: None,
+            client_id: self.client_id.clone(),
+            authority: self.authority.clone(),
+            graph_url: self.graph_url.clone(),
+            token_file: self.token_file.clone().map(std::path::PathBuf::from),
         };
         spec.build().map(|(account, _)| account)
     }

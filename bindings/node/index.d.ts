@@ -453,12 +453,22 @@ export interface SyncAccount {
   /** Folders never to sync. */
   exclude?: Array<string>
   /**
-   * `imap` (default) or `ews` (on-premises Exchange: `host` is the Exchange server,
-   * `user` any login form, `port` and `security` unused).
+   * `imap` (default), `ews` (on-premises Exchange: `host` is the Exchange server,
+   * `user` any login form, `port` and `security` unused) or `graph` (Microsoft 365,
+   * Outlook.com: signed in beforehand with `rapport account add`/`login`, whose
+   * tokens file `tokenFile` names; `host`, `user` and the secret are unused).
    */
-  kind?: 'imap' | 'ews'
+  kind?: 'imap' | 'ews' | 'graph'
   /** An `ews` account's endpoint, when it is not https://HOST/EWS/Exchange.asmx. */
   ewsUrl?: string
+  /** A `graph` account's application (client) id. */
+  clientId?: string
+  /** Where a `graph` account signs in [default: https://login.microsoftonline.com/common]. */
+  authority?: string
+  /** Microsoft Graph's endpoint [default: https://graph.microsoft.com/v1.0]. */
+  graphUrl?: string
+  /** A `graph` account's tokens file (written by `rapport account add` or `login`). */
+  tokenFile?: string
 }
 
 /** Options for `syncAccount`. */
