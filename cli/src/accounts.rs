@@ -401,12 +401,14 @@ fn add(ctx: &Ctx, path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         path: args.pst.clone(),
         ews_url: args.ews_url.clone(),
         client_id: args.client_id.clone(),
-        authority: args.authority.clone().or_else(|| {
-            Some(match args.provider {
-                Some(ProviderArg::Outlook) => "https://login.microsoftonline.com/consumers".into(),
-                _ => "https://login.microsoftonline.com/organizations".into(),
-            })
-            .filter(|_| args.provider.is_some())
+        authority: args.authority.clone().or(match args.provider {
+            Some(ProviderArg::Outlook) => {
+                Some("https://login.microsoftonline.com/consumers".into())
+            }
+            Some(ProviderArg::Office365) => {
+                Some("https://login.microsoftonline.com/organizations".into())
+            }
+            None => None,
         }),
         graph_url: args.graph_url.clone(),
         token_file: Some(token_file_for(path, &args.name)),

@@ -69,10 +69,6 @@ pub struct EwsSource {
     totals: HashMap<String, u64>,
     /// legacyExchangeDN → SMTP address (None: could not be resolved).
     resolved: HashMap<String, Option<String>>,
-    /// Folders restarted because the server no longer knew their sync state.
-    pub resyncs: Vec<String>,
-    /// Items the server would not hand over, with their error codes.
-    pub failed_items: Vec<(String, String)>,
 }
 
 impl EwsSource {
@@ -83,8 +79,6 @@ impl EwsSource {
             folder_ids: HashMap::new(),
             totals: HashMap::new(),
             resolved: HashMap::new(),
-            resyncs: Vec::new(),
-            failed_items: Vec::new(),
         }
     }
 
@@ -158,32 +152,31 @@ impl EwsSource {
 
     /// The item as RFC 5322 header bytes.
     async fn header_of(&mut self, item: &ItemHeaders) -> Vec<u8> {
+        // Addresses the transport headers already carry are not looked at again: resolving an
+        // Exchange-internal one costs a ResolveNames round trip.
+        let needs = |name: &str| {
+            !item
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         let mut typed: Vec<(&str, String)> = Vec::new();
-        let from = match &item.from {
-            Some(m) => self.address(m).await,
-            None => None,
-        };
-        let sender = match &item.sender {
-            Some(m) => self.address(m).await,
-            None => None,
-        };
-        let (to, cc, bcc) = (
-            self.addresses(&item.to).await,
-            self.addresses(&item.cc).await,
-            self.addresses(&item.bcc).await,
-        );
         if let Some(id) = &item.message_id {
             typed.push(("Message-ID", id.clone()));
         }
-        if let Some(f) = from {
-            typed.push(("From", f));
+        for (name, mailbox) in [("From", &item.from), ("Sender", &item.sender)] {
+            if let Some(m) = mailbox.as_ref().filter(|_| needs(name))
+                && let Some(a) = self.address(m).await
+            {
+                typed.push((name, a));
+            }
         }
-        if let Some(s) = sender {
-            typed.push(("Sender", s));
-        }
-        for (name, list) in [("To", to), ("Cc", cc), ("Bcc", bcc)] {
-            if !list.is_empty() {
-                typed.push((name, list.join(", ")));
+        for (name, list) in [("To", &item.to), ("Cc", &item.cc), ("Bcc", &item.bcc)] {
+            if needs(name) {
+                let list = self.addresses(list).await;
+                if !list.is_empty() {
+                    typed.push((name, list.join(", ")));
+                }
             }
         }
         typed.push(("Subject", item.subject.clone()));
@@ -257,16 +250,11 @@ impl PullSource for EwsSource {
         let mut cursor = saved.map(EwsCursor::decode).unwrap_or_default();
         // A new pull asks for the changes since the saved state.
         cursor.complete = false;
-        let expected = if cursor.sync_state.is_empty() {
-            self.totals.get(&folder.name).copied().unwrap_or(0)
-        } else {
-            0
-        };
-        let on_server = self.totals.get(&folder.name).copied();
+        let fresh = cursor.sync_state.is_empty();
         Ok(FolderPlan::changes_since(
             cursor.encode(),
-            expected,
-            on_server,
+            fresh,
+            self.totals.get(&folder.name).copied(),
         ))
     }
 
@@ -295,7 +283,6 @@ impl PullSource for EwsSource {
                     && !position.sync_state.is_empty() =>
             {
                 tracing::warn!(folder = %folder.name, "Exchange no longer knows this folder's sync state: resyncing it");
-                self.resyncs.push(folder.name.clone());
                 position.sync_state.clear();
                 self.client
                     .sync_folder_items(&id, "", limit.min(MAX_SYNC_CHANGES))
@@ -316,7 +303,6 @@ impl PullSource for EwsSource {
                     }
                     ItemResult::Gone(_) => {}
                     ItemResult::Failed { id, code } => {
-                        self.failed_items.push((id.clone(), code.clone()));
                         messages.push(PulledMessage {
                             external_id: id,
                             input: MessageInput::Unreadable {

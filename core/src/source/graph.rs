@@ -68,8 +68,6 @@ pub struct GraphSource {
     /// Folder name (its path of display names) → Graph folder id.
     folder_ids: HashMap<String, String>,
     totals: HashMap<String, u64>,
-    /// Folders restarted because Graph no longer knew their delta state.
-    pub resyncs: Vec<String>,
 }
 
 fn address(v: &Value) -> Option<String> {
@@ -165,7 +163,6 @@ impl GraphSource {
             client,
             folder_ids: HashMap::new(),
             totals: HashMap::new(),
-            resyncs: Vec::new(),
         }
     }
 
@@ -292,18 +289,13 @@ impl PullSource for GraphSource {
         saved: Option<&Cursor>,
     ) -> Result<FolderPlan> {
         let mut cursor = saved.map(GraphCursor::decode).unwrap_or_default();
-        let expected = if cursor.link.is_empty() {
-            self.totals.get(&folder.name).copied().unwrap_or(0)
-        } else {
-            0
-        };
         // A complete pull saved its delta link: this pull asks it for what changed since.
         cursor.complete = false;
-        let on_server = self.totals.get(&folder.name).copied();
+        let fresh = cursor.link.is_empty();
         Ok(FolderPlan::changes_since(
             cursor.encode(),
-            expected,
-            on_server,
+            fresh,
+            self.totals.get(&folder.name).copied(),
         ))
     }
 
@@ -336,7 +328,6 @@ impl PullSource for GraphSource {
             Ok(page) => page,
             Err(GraphFailure::Resync(why)) => {
                 tracing::warn!(folder = %folder.name, why = %why, "Graph lost this folder's delta state: starting it over");
-                self.resyncs.push(folder.name.clone());
                 self.client
                     .get(&first, Some(&prefer))
                     .await

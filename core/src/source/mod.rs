@@ -340,12 +340,12 @@ pub struct FolderPlan {
 
 impl FolderPlan {
     /// The plan of a source whose cursor asks the server for what changed (an EWS sync state,
-    /// a Graph delta link): `expected` messages when it starts from nothing, else unknown;
-    /// `on_server`, the folder's count as the server gave it.
-    pub fn changes_since(cursor: Cursor, expected: u64, on_server: Option<u64>) -> FolderPlan {
+    /// a Graph delta link): a pull from nothing (`fresh`) expects the folder's count as the
+    /// server gave it (`on_server`); one from a saved cursor cannot know.
+    pub fn changes_since(cursor: Cursor, fresh: bool, on_server: Option<u64>) -> FolderPlan {
         FolderPlan {
             cursor,
-            expected,
+            expected: if fresh { on_server.unwrap_or(0) } else { 0 },
             unchanged: false,
             reset: None,
             generation: 0,

@@ -131,8 +131,6 @@ pub struct EwsClient {
     connection_authenticated: bool,
     /// The NetBIOS domain the server's NTLM challenge named.
     server_domain: Option<String>,
-    /// Back-offs a busy server asked for, and the time they took (for reports).
-    pub busy_waits: u32,
 }
 
 impl EwsClient {
@@ -161,7 +159,6 @@ impl EwsClient {
             scheme,
             connection_authenticated: false,
             server_domain: None,
-            busy_waits: 0,
         })
     }
 
@@ -210,10 +207,13 @@ impl EwsClient {
         let first = self.connection().await?.round_trip(request).await;
         let response = match first {
             Ok(r) => r,
-            Err(Error::Network { .. }) if reused => {
+            Err(e @ Error::Network { .. }) if reused => {
                 self.connection = None;
-                if self.scheme.is_some_and(|(s, _)| s == AuthScheme::Ntlm) {
-                    return Err(self.network("the server dropped the authenticated connection"));
+                // NTLM authenticated the dropped connection, not this request: `post`
+                // handshakes again on a new one.
+                if self.connection_authenticated {
+                    self.connection_authenticated = false;
+                    return Err(e);
                 }
                 self.connection().await?.round_trip(request).await?
             }
@@ -285,6 +285,7 @@ impl EwsClient {
     /// POSTs `body` to `url` (the endpoint, or an Autodiscover URL on the same host),
     /// authenticating as the server asks.
     pub async fn post(&mut self, body: &[u8]) -> Result<Response> {
+        let mut rehandshaken = false;
         for _ in 0..3 {
             let authorization = match (self.scheme, &self.credentials) {
                 (None, _) => None,
@@ -315,7 +316,16 @@ impl EwsClient {
                 Some("text/xml; charset=utf-8"),
                 payload,
             );
-            let response = self.send(&request).await?;
+            let riding_ntlm =
+                headers.is_empty() && matches!(self.scheme, Some((AuthScheme::Ntlm, _)));
+            let response = match self.send(&request).await {
+                // An idle NTLM connection the server closed: once more, with a new handshake.
+                Err(Error::Network { .. }) if riding_ntlm && !rehandshaken => {
+                    rehandshaken = true;
+                    continue;
+                }
+                other => other?,
+            };
             if response.status == 401 {
                 match self.scheme {
                     None => {
@@ -416,7 +426,6 @@ impl EwsClient {
                     "the server stayed busy through {MAX_BUSY_RETRIES} back-offs"
                 )));
             }
-            self.busy_waits += 1;
             tracing::info!(
                 host = %self.url.host,
                 wait_ms = wait.as_millis() as u64,

@@ -163,19 +163,17 @@ pub struct DevicePrompt {
 }
 
 impl GraphEndpoints {
-    fn token_url(&self) -> Result<Url> {
-        parse_https(&format!(
-            "{}/oauth2/v2.0/token",
-            self.authority.trim_end_matches('/')
-        ))
-    }
-
-    /// Posts a token request; an OAuth error is returned as its `error` code and description.
-    async fn token_request(
+    /// Posts a form to the sign-in service's `endpoint` (`token`, `devicecode`); an OAuth error
+    /// is returned as its `error` code and the first line of its description.
+    async fn post_form(
         &self,
+        endpoint: &str,
         form: &[(&str, &str)],
     ) -> Result<std::result::Result<Value, (String, String)>> {
-        let url = self.token_url()?;
+        let url = parse_https(&format!(
+            "{}/oauth2/v2.0/{endpoint}",
+            self.authority.trim_end_matches('/')
+        ))?;
         let response = one_shot(
             &url,
             "POST",
@@ -200,6 +198,13 @@ impl GraphEndpoints {
         )))
     }
 
+    async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+    ) -> Result<std::result::Result<Value, (String, String)>> {
+        self.post_form("token", form).await
+    }
+
     /// The device-code flow: `prompt` is told what to show, then the token endpoint is polled
     /// until the user has signed in (or declined, or the code expired).
     pub async fn device_code_sign_in(
@@ -207,34 +212,21 @@ impl GraphEndpoints {
         account: &str,
         prompt: &(dyn Fn(&DevicePrompt) + Send + Sync),
     ) -> Result<Tokens> {
-        let url = parse_https(&format!(
-            "{}/oauth2/v2.0/devicecode",
-            self.authority.trim_end_matches('/')
-        ))?;
-        let response = one_shot(
-            &url,
-            "POST",
-            form_encode(&[("client_id", &self.client_id), ("scope", SCOPES)]).as_bytes(),
-            Some("application/x-www-form-urlencoded"),
-            self.ca_file.as_deref(),
-        )
-        .await?;
-        let answer = json_of(&response, &url.host)?;
-        if response.status != 200 {
-            return Err(Error::Auth {
-                account: account.to_string(),
-                detail: format!(
-                    "the sign-in service refused to start: {} {}",
-                    answer["error"].as_str().unwrap_or("error"),
-                    answer["error_description"]
-                        .as_str()
-                        .unwrap_or("")
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                ),
-            });
-        }
+        let answer = match self
+            .post_form(
+                "devicecode",
+                &[("client_id", &self.client_id), ("scope", SCOPES)],
+            )
+            .await?
+        {
+            Ok(answer) => answer,
+            Err((code, description)) => {
+                return Err(Error::Auth {
+                    account: account.to_string(),
+                    detail: format!("the sign-in service refused to start: {code} {description}"),
+                });
+            }
+        };
         let device_code = answer["device_code"].as_str().unwrap_or("").to_string();
         let shown = DevicePrompt {
             verification_uri: answer["verification_uri"]
@@ -247,7 +239,7 @@ impl GraphEndpoints {
         };
         if device_code.is_empty() || shown.user_code.is_empty() {
             return Err(Error::Server {
-                host: url.host,
+                host: self.authority.clone(),
                 detail: "a device-code answer without its codes".into(),
             });
         }
@@ -451,8 +443,6 @@ pub struct GraphClient {
     token_file: PathBuf,
     tokens: Tokens,
     connection: Option<Connection>,
-    /// Throttled answers waited out (for reports).
-    pub throttled: u32,
 }
 
 /// A Graph answer that is not a success.
@@ -480,7 +470,6 @@ impl GraphClient {
             token_file,
             tokens,
             connection: None,
-            throttled: 0,
         })
     }
 
@@ -560,7 +549,6 @@ impl GraphClient {
                     let wait = crate::sync::ews::retry_after(&response)
                         .unwrap_or_else(|| Duration::from_millis(500 << attempt.min(7)))
                         .min(MAX_WAIT);
-                    self.throttled += 1;
                     tracing::info!(
                         status = response.status,
                         wait_ms = wait.as_millis() as u64,
