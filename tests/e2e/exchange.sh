@@ -11,8 +11,8 @@
 #   3. first sync = importing the same .eml files (stats, contacts, threads); a second sync
 #      fetches nothing
 #   4. new, deleted and moved items; then each fault once (busy in HTTP 200 and 500, 503, the
-#      connection limit, an invalid sync state, an item gone between sync and get, a per-item
-#      error); kill -9 mid-sync, three times: afterwards the database equals the model
+#      connection limit, an NTLM connection closed while idle, an invalid sync state, an item gone
+#      between sync and get, a per-item error); kill -9 mid-sync, three times: afterwards the database equals the model
 #   5. watch picks up new mail by polling
 #   6. Graph: device-code sign-in from this script, tokens private; first sync = import, and
 #      identical stats through EWS and Graph; new and deleted items; 429 with and without
@@ -165,6 +165,13 @@ step "first sync: contacts and threads equal the import's" test "$(fingerprint "
 step "Sent Items mail is outbound (its senders resolved from Exchange-internal addresses)" \
   test "$("$R" --db "$work/ews.db" stats --json | json_field 'd["by_direction"].get("outbound",0)')" -gt 0
 [ "$(control stats GET | json_field 'd.get("ResolveNames",0)')" -ge 1 ] && ok "…through ResolveNames" || bad "no ResolveNames call"
+# The conformance of #7: the same mail from two paths into one database, files first.
+import_oracle "$work/both.db" "$work/big/Inbox" "$work/big/Projects" "$work/big/Sent Items"
+"$R" --db "$work/both.db" --quiet sync work > /dev/null 2>&1
+step "files then EWS into one database: same stats, contacts and threads as EWS alone" \
+  test "$(fingerprint "$work/both.db")" = "$(fingerprint "$work/ews.db")"
+step "…with every message seen at two sources" \
+  test "$("$R" --db "$work/both.db" stats --json | json_field 'd["sources"]')" = "$((2 * $("$R" --db "$work/ews.db" stats --json | json_field 'd["sources"]')))"
 "$R" --db "$work/ews.db" --json sync work > "$work/sync2.json" 2>/dev/null
 step "a second sync fetches nothing" test "$(json_field 'd[0]["fetched"]' < "$work/sync2.json")" = 0
 
@@ -197,7 +204,7 @@ control "move?to=Projects&message_id=$(python3 -c 'import urllib.parse,sys; prin
 equals_model "a deleted and a moved item"
 step "…the moved item fetched once, in its new folder" \
   test "$(json_field 'sum(f["fetched"] for f in d[0]["folders"] if f["folder"].endswith("Projects"))' < "$work/last.json")" = 1
-for fault in busy200 busy500 http503 connection_limit; do
+for fault in busy200 busy500 http503 connection_limit silent_close; do
   arrive 1
   control faults POST "{\"$fault\": 1}" > /dev/null
   equals_model "fault $fault"
@@ -316,6 +323,10 @@ add work > /dev/null   # the EWS account again (graph_add replaced the accounts 
 step "the same mailbox through EWS and Graph: identical stats --json" \
   test "$("$R" --db "$work/ews3.db" stats --json)" = "$("$R" --db "$work/graph.db" stats --json)"
 graph_add m365
+sqlite3 "$work/ews3.db" ".backup $work/ews-then-graph.db"
+"$R" --db "$work/ews-then-graph.db" --quiet sync m365 > /dev/null 2>&1
+step "EWS then Graph into one database: same stats, contacts and threads as Graph alone" \
+  test "$(fingerprint "$work/ews-then-graph.db")" = "$(fingerprint "$work/graph.db")"
 graph_equals_model() { # NAME
   "$R" --db "$work/graph.db" --json sync m365 > "$work/last.json" 2> "$work/last.err"
   import_oracle "$work/oracle.db" "${oracle_dirs[@]}"

@@ -46,7 +46,8 @@ of the operation it names: busy200 / busy500 (ErrorServerBusy in HTTP 200 and as
 HTTP 500, BackOffMilliseconds 200), http503, connection_limit (ErrorExceededConnectionCount),
 invalid_sync_state (the next SyncFolderItems with a state), item_gone (the first item of the
 next SyncFolderItems page is deleted before GetItem can read it), get_item_error (one item of
-the next GetItem answers ErrorCorruptData); for Graph's message delta: graph_429 (with
+the next GetItem answers ErrorCorruptData), silent_close (the connection is closed after the
+next answer without saying so, as an idle timeout does); for Graph's message delta: graph_429 (with
 Retry-After), graph_429_bare (without), graph_503, graph_410 (SyncStateNotFound on the next
 delta link), graph_empty_page (an empty page whose next link continues where it was).
 
@@ -540,6 +541,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if model.take_fault("busy200"):
                 self.count("fault_busy200")
                 return self.respond(op, [self.error_message(op, "ErrorServerBusy", "The server cannot service this request right now. Try again later.", 200)])
+            if model.take_fault("silent_close"):
+                # An idle-timeout close without "Connection: close": the next request on this
+                # connection finds it gone.
+                self.count("fault_silent_close")
+                self.close_connection = True
             if model.take_fault("connection_limit"):
                 self.count("fault_connection_limit")
                 return self.respond(op, [self.error_message(op, "ErrorExceededConnectionCount", "You have exceeded the available concurrent connections for your account.", 150)])
