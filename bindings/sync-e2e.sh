@@ -17,6 +17,8 @@ corpus=$(small_corpus)/maildir/cur
 work=$(mktemp -d /tmp/rapport-bindings-sync.XXXXXX)
 chmod 755 "$work"   # Dovecot runs as an unprivileged user
 export DV_DIR=$work/dovecot
+# Graph tokens in the file the bindings are given, never in the keyring of whoever runs the tests.
+export RAPPORT_KEYRING=off
 dovecot=$root/tests/harness/dovecot.sh   # picks free loopback ports, written to $DV_DIR/env
 trap '"$dovecot" stop >/dev/null 2>&1; [ -n "${ews_pid:-}" ] && kill "$ews_pid" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/inbox"

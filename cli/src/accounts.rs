@@ -12,6 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rapport_core::Engine;
 use rapport_core::config::{Account, AccountKind, AccountSpec, Config, FolderPolicy, Security};
+use rapport_core::sync::token_store::{Kept, TokenStore};
 use rapport_core::syncer::{self, SyncOptions, SyncProgress, WatchEvent, WatchOptions};
 use rapport_core::time::human_age;
 
@@ -260,7 +261,11 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
                     if a.kind == AccountKind::Pst {
                         "-".into()
                     } else if a.kind == AccountKind::Graph {
-                        "sign-in (tokens file)".into()
+                        match a.token_file.as_deref().map(|f| TokenStore::new(f).kept()) {
+                            Some(Some(Kept::Keyring)) => "sign-in (keyring)".into(),
+                            Some(Some(Kept::File(_))) => "sign-in (tokens file)".into(),
+                            _ => "not signed in".into(),
+                        }
                     } else if a.password_env.is_some() {
                         "environment".into()
                     } else if a.password_command.is_some() || a.oauth2_token_command.is_some() {
@@ -282,16 +287,19 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> anyhow::Result<ExitCode> {
         }
         AccountCommand::Remove { name } => {
             let mut config = load(ctx)?;
-            let before = config.accounts.len();
-            config.accounts.retain(|a| a.name != name);
-            if config.accounts.len() == before {
+            let Some(removed) = config.accounts.iter().position(|a| a.name == name) else {
                 return Err(rapport_core::Error::NotFound {
                     what: "account",
                     name,
                 }
                 .into());
-            }
+            };
+            let account = config.accounts.remove(removed);
             config.save(&path)?;
+            // Removing a Microsoft account signs it out: no refresh token outlives it.
+            if let Some(file) = account.token_file.as_deref() {
+                TokenStore::new(file).forget()?;
+            }
             if !ctx.quiet {
                 eprintln!("Removed {name}; its mail stays in the database.");
             }
@@ -556,12 +564,9 @@ fn sign_in(
         .token_file
         .clone()
         .context("the account has no token file")?;
-    tokens.save(&file)?;
+    let kept = TokenStore::new(&file).save(&tokens)?;
     if !ctx.quiet {
-        eprintln!(
-            "Signed in; tokens kept in {} (readable by you only).",
-            file.display()
-        );
+        eprintln!("Signed in; tokens kept in {kept}.");
     }
     Ok(())
 }

@@ -119,12 +119,18 @@ fn accounts(ctx: &Ctx, out: &mut Vec<Check>) {
                         out.push(pst_file(a))
                     }
                     Ok(()) if a.kind == rapport_core::config::AccountKind::Graph => {
-                        let signed_in = a.token_file.as_deref().is_some_and(|f| f.is_file());
+                        let kept = a.token_file.as_deref().and_then(|f| {
+                            rapport_core::sync::token_store::TokenStore::new(f).kept()
+                        });
                         out.push(check(
                             "accounts",
-                            if signed_in { "ok" } else { "WARN" },
-                            if signed_in {
-                                format!("{}: graph {} (signed in)", a.name, a.location())
+                            if kept.is_some() { "ok" } else { "WARN" },
+                            if let Some(kept) = kept {
+                                format!(
+                                    "{}: graph {} (signed in; tokens in {kept})",
+                                    a.name,
+                                    a.location()
+                                )
                             } else {
                                 format!(
                                     "{}: graph {}: not signed in (`rapport account login {}`)",

@@ -18,7 +18,9 @@
 #      identical stats through EWS and Graph; new and deleted items; 429 with and without
 #      Retry-After, 503, 410, an empty page with a next link; an expired token refreshed; never
 #      more than 4 requests in flight (and the double refusing a fifth); kill -9 twice; sign-in
-#      in a browser with PKCE; a declined sign-in; an unknown client id
+#      in a browser with PKCE; a declined sign-in; tokens in the OS keyring (a real gnome-keyring
+#      on a private session bus: kept, read, refreshed, removed; a refusing keyring falls back to
+#      the file); an unknown client id
 #      and IMAP XOAUTH2 against a real Dovecot whose oauth2 passdb asks the sign-in service:
 #      IMAP, EWS and Graph give identical stats
 #   7. Autodiscover by each of the four routes and through a RedirectAddr (root only: ports 443
@@ -33,6 +35,9 @@ python3 -c 'import spnego, cryptography' 2>/dev/null ||
   { echo "pyspnego is not installed (python3 -m pip install pyspnego)"; exit 2; }
 work=$(mktemp -d /tmp/rapport-exchange-e2e.XXXXXX)
 export RAPPORT_CONFIG=$work/accounts.toml PW='Corp-Passw0rd!'
+# Tokens in files, never in the keyring of whoever runs the tests; the keyring case below runs
+# against a keyring of its own.
+export RAPPORT_KEYRING=off
 me=dana@corp.localhost
 server_pid=
 aux_pid=
@@ -304,14 +309,15 @@ step "device-code sign-in from a script: the account is saved" test "$(saved_use
 [ "$(control stats GET | json_field 'd.get("device_pending",0)')" -ge 1 ] && ok "…after at least one pending poll" || bad "no pending poll was answered"
 tokens=$(dirname "$RAPPORT_CONFIG")/tokens/m365.json
 step "…its tokens in a file only the user can read" test "$(stat -c %a "$tokens" 2>/dev/null)" = 600
-secret_shown() { python3 - "$tokens" "$@" <<'PY'
+secret_shown() { # TOKENS_JSON FILE…: whether a token of TOKENS_JSON appears in any FILE
+  python3 - "$@" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
 text = "".join(open(f).read() for f in sys.argv[2:])
 sys.exit(0 if t["access_token"] in text or t["refresh_token"] in text else 1)
 PY
 }
-if secret_shown "$work/gadd.out" "$work/gadd.err"; then bad "a token was printed"; else ok "…and never on the screen"; fi
+if secret_shown "$tokens" "$work/gadd.out" "$work/gadd.err"; then bad "a token was printed"; else ok "…and never on the screen"; fi
 rm -f "$work/graph.db"
 "$R" --db "$work/graph.db" --json sync m365 > "$work/gsync.json" 2> "$work/gsync.err"
 oracle_dirs=("$work/big/Inbox" "$work/big/Projects" "$work/big/Sent Items")
@@ -407,6 +413,54 @@ done
 control "decline?user_code=$code" > /dev/null
 wait "$pid"
 step "a declined sign-in: a clear refusal" grep -q "declined" "$work/login2.err"
+
+# Tokens in the OS keyring: a real Secret Service (gnome-keyring) on a session bus of its own.
+private_bus() { # DATA_DIR: a D-Bus session bus with its own keyring directory; sets bus_pid
+  mkdir -p "$1/data" "$1/run" && chmod 700 "$1/run"
+  export XDG_DATA_HOME=$1/data XDG_RUNTIME_DIR=$1/run
+  { read -r DBUS_SESSION_BUS_ADDRESS; read -r bus_pid; } < <(dbus-daemon --session --fork --print-address=1 --print-pid=1 2>/dev/null)
+  export DBUS_SESSION_BUS_ADDRESS
+}
+if command -v secret-tool > /dev/null && command -v gnome-keyring-daemon > /dev/null && command -v dbus-daemon > /dev/null; then
+  outer_env=$(declare -p XDG_DATA_HOME XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS 2>/dev/null)
+  private_bus "$work/keyring"
+  printf 'keyring-password' | gnome-keyring-daemon --unlock --components=secrets > /dev/null 2>&1
+  unset RAPPORT_KEYRING
+  in_keyring() { secret-tool lookup application rapport file "$tokens" 2>/dev/null; }
+  graph_add m365
+  step "with a keyring: the sign-in keeps the tokens in it" grep -q "tokens kept in the keyring" "$work/gadd.err"
+  in_keyring > "$work/keyring-tokens.json"
+  step "…the keyring holds them, refresh token included" test "$(json_field 'bool(d["refresh_token"])' < "$work/keyring-tokens.json" 2>/dev/null)" = True
+  step "…no tokens file beside the accounts file" test ! -e "$tokens"
+  if secret_shown "$work/keyring-tokens.json" "$work/gadd.out" "$work/gadd.err"; then bad "a token was printed"; else ok "…never on the screen"; fi
+  step "account list: signed in, tokens in the keyring" grep -q "sign-in (keyring)" <("$R" account list 2>&1)
+  step "doctor: signed in, tokens in the keyring" grep -q "tokens in the keyring" <("$R" doctor 2>&1)
+  rm -f "$work/graph.db"
+  graph_equals_model "tokens read from the keyring"
+  control expire > /dev/null
+  before=$(json_field 'd["access_token"]' < "$work/keyring-tokens.json")
+  refreshes=$(control stats GET | json_field 'd.get("token_refresh",0)')
+  graph_equals_model "an expired token, refreshed"
+  step "…the refresh happened" test "$(control stats GET | json_field 'd.get("token_refresh",0)')" -gt "$refreshes"
+  step "…and the new tokens went back to the keyring, not to a file" \
+    test "$(in_keyring | json_field 'd["access_token"]')" != "$before" -a ! -e "$tokens"
+  RAPPORT_KEYRING=off "$R" --db "$work/graph.db" sync m365 > /dev/null 2> "$work/nokeyring.err"
+  step "keyring turned off: not signed in, and the message says the tokens may be in the keyring" \
+    grep -q "keyring answered" "$work/nokeyring.err"
+  "$R" account remove m365 2> /dev/null
+  step "account remove signs out: the keyring entry is gone" test -z "$(in_keyring)"
+  kill "$bus_pid" 2> /dev/null
+  # A keyring that cannot take the tokens (nothing unlocked, no one to ask): the file, at once.
+  private_bus "$work/keyring-locked"
+  graph_add m365
+  step "a keyring that refuses: the tokens go to a file only the user can read" test "$(stat -c %a "$tokens" 2>/dev/null)" = 600
+  kill "$bus_pid" 2> /dev/null
+  unset XDG_DATA_HOME XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS
+  eval "$outer_env"
+  export RAPPORT_KEYRING=off
+else
+  skip "tokens in the OS keyring" "needs secret-tool, gnome-keyring and dbus-daemon (apt-get install libsecret-tools gnome-keyring)"
+fi
 rm -f "$RAPPORT_CONFIG"
 "$R" account add m365 --provider office365 --client-id not-registered --email "$me" --ca-file "$CA" \
   --authority "https://mail.corp.localhost:$PORT/common" --graph-url "https://mail.corp.localhost:$PORT/v1.0" > /dev/null 2> "$work/gbad.err"

@@ -1,6 +1,6 @@
 //! Microsoft Graph, the transport: sign-in for a desktop tool (the device-code flow, or the
-//! authorization code with PKCE on a loopback redirect), refresh tokens kept in a file only the
-//! user can read, and GETs of Graph's delta pages over one kept-alive connection, with 429 and
+//! authorization code with PKCE on a loopback redirect), refresh tokens kept in the keyring or
+//! a file only the user can read (`token_store`), and GETs of Graph's delta pages over one kept-alive connection, with 429 and
 //! 503 waited out (`Retry-After`, else a growing back-off). Facts: facts/exchange.md §6.
 //!
 //! One request is in flight per mailbox at a time: well under Graph's limit of four concurrent
@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::discover::http::Url;
 use crate::error::{Error, Result};
 use crate::sync::http1::{self, Connection, Response};
+use crate::sync::token_store::TokenStore;
 
 /// Where Microsoft's sign-in lives, and Graph itself.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
@@ -440,7 +441,7 @@ async fn wait_for_code(
 pub struct GraphClient {
     account: String,
     endpoints: GraphEndpoints,
-    token_file: PathBuf,
+    token_store: TokenStore,
     tokens: Tokens,
     connection: Option<Connection>,
 }
@@ -459,15 +460,23 @@ impl GraphClient {
         endpoints: GraphEndpoints,
         token_file: PathBuf,
     ) -> Result<GraphClient> {
-        let tokens = Tokens::load(&token_file)?.ok_or_else(|| Error::Auth {
+        let token_store = TokenStore::new(&token_file);
+        let tokens = token_store.load()?.ok_or_else(|| Error::Auth {
             account: account.to_string(),
-            detail: format!("not signed in: run `rapport account login {account}`"),
+            detail: if token_store.keyring_reachable() {
+                format!("not signed in: run `rapport account login {account}`")
+            } else {
+                format!(
+                    "not signed in: run `rapport account login {account}` (if you signed in where \
+                     a keyring answered, the tokens are in it, out of reach of this session)"
+                )
+            },
         })?;
         parse_https(&endpoints.graph)?;
         Ok(GraphClient {
             account: account.to_string(),
             endpoints,
-            token_file,
+            token_store,
             tokens,
             connection: None,
         })
@@ -480,7 +489,7 @@ impl GraphClient {
     async fn fresh_token(&mut self, force: bool) -> Result<()> {
         if force || self.tokens.expires_at <= crate::time::now() + 60 {
             self.tokens = self.endpoints.refresh(&self.account, &self.tokens).await?;
-            self.tokens.save(&self.token_file)?;
+            self.token_store.save(&self.tokens)?;
             tracing::debug!(account = %self.account, "Graph access token refreshed");
         }
         Ok(())

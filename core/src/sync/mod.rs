@@ -8,3 +8,4 @@ pub mod imap;
 pub mod net;
 pub mod ntlm;
 pub mod pop3;
+pub mod token_store;
