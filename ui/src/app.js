@@ -82,8 +82,12 @@ export function refresh(ownAction = false) {
   return render(true);
 }
 let stale = false;
-document.addEventListener("focusout", () => {
-  if (stale) setTimeout(() => { if (stale) refresh(); }, 0);
+document.addEventListener("focusout", (e) => {
+  // Focus going to another control of the page — the form's own button being clicked: a rebuild
+  // now would replace that button between mouse down and up and swallow the click (and the
+  // value typed). The action's own refresh, or focus leaving the page's controls, catches up.
+  if (!stale || (e.relatedTarget && main.contains(e.relatedTarget))) return;
+  setTimeout(() => { if (stale) refresh(); }, 0);
 });
 // Pages send this after the user's own change: rebuilt at once.
 window.addEventListener("rapport:refresh", () => refresh(true));

@@ -241,6 +241,11 @@ test("A change beside the page keeps the table's selection and a half-typed fiel
   run(db, ["--quiet", "import", dir]);
   await page.waitForTimeout(2500);
   assert.equal(await page.inputValue('[data-testid="cadence-input"]'), "4", "typing is not overwritten by a refresh");
+  // Saving right after: the refresh held back while typing must not rebuild the form under the
+  // click (it once swallowed the click and the value).
+  await page.click('form:has(#set-cadence) button[type="submit"]');
+  await page.waitForFunction(() => /every 4 days/.test(document.querySelector('[data-testid="contact-cadence"]')?.textContent || ""), null, { timeout: 10000 });
+  assert.equal(cli(db, ["contact", address]).cadence_days, 4);
 });
 
 const PAGES = [
