@@ -599,15 +599,12 @@ pub enum ItemResult {
     },
 }
 
-/// The distinguished folders whose roles a sync needs.
-pub const DISTINGUISHED: [&str; 6] = [
-    "inbox",
-    "sentitems",
-    "drafts",
-    "deleteditems",
-    "junkemail",
-    "archive",
-];
+/// The distinguished folders whose roles a sync needs (in every EWS schema since 2007).
+pub const DISTINGUISHED: [&str; 5] = ["inbox", "sentitems", "drafts", "deleteditems", "junkemail"];
+/// Outlook's one-click Archive folder: a distinguished name only in newer schemas (Exchange 2016
+/// on). A server whose schema lacks it refuses the whole request (ErrorSchemaValidation), so
+/// it is asked for alone.
+const ARCHIVE: &str = "archive";
 
 impl EwsClient {
     /// `SyncFolderHierarchy` from the root, with each folder's name and class.
@@ -654,9 +651,19 @@ impl EwsClient {
         Ok(page)
     }
 
-    /// The ids of the distinguished folders the server has (`archive` is not everywhere).
+    /// The ids of the distinguished folders the server has, by role name.
     pub async fn distinguished_folders(&mut self) -> Result<HashMap<String, String>> {
-        let ids: String = DISTINGUISHED
+        let mut found = self.get_distinguished(&DISTINGUISHED).await?;
+        match self.get_distinguished(&[ARCHIVE]).await {
+            Ok(archive) => found.extend(archive),
+            Err(e) => tracing::debug!("no distinguished archive folder: {e}"),
+        }
+        Ok(found)
+    }
+
+    /// `GetFolder` of well-known names; a name the mailbox lacks is left out.
+    async fn get_distinguished(&mut self, names: &[&str]) -> Result<HashMap<String, String>> {
+        let ids: String = names
             .iter()
             .map(|d| format!(r#"<t:DistinguishedFolderId Id="{d}"/>"#))
             .collect();
@@ -665,7 +672,7 @@ impl EwsClient {
         );
         let response = self.call(&request).await?;
         let mut found = HashMap::new();
-        for (message, name) in messages(&response).into_iter().zip(DISTINGUISHED) {
+        for (message, name) in messages(&response).into_iter().zip(names) {
             if message.attr("ResponseClass") == Some("Error") {
                 continue;
             }
