@@ -13,7 +13,8 @@ n=${1:-10000}
 cargo build --locked --release -p rapport-cli > /dev/null 2>&1 || cargo build --locked --release -p rapport-cli
 source tests/lib.sh
 R=$(target_dir)/release/rapport
-python3 -c 'import spnego' 2>/dev/null || python3 -m pip install --quiet pyspnego
+python3 -c 'import spnego, lxml' 2>/dev/null || python3 -m pip install --quiet pyspnego lxml 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages pyspnego lxml
 work=$(mktemp -d /tmp/rapport-exchange-bench.XXXXXX)
 trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 export RAPPORT_CONFIG=$work/accounts.toml PW=bench-pw

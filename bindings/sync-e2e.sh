@@ -85,8 +85,8 @@ asyncio.run(main())
 PY
 
 # The Exchange double, on the Dovecot harness's certificate (localhost, 127.0.0.1).
-python3 -c 'import spnego' 2>/dev/null || python3 -m pip install --quiet pyspnego 2>/dev/null ||
-  python3 -m pip install --quiet --break-system-packages pyspnego > /dev/null 2>&1
+python3 -c 'import spnego, lxml' 2>/dev/null || python3 -m pip install --quiet pyspnego lxml 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages pyspnego lxml > /dev/null 2>&1
 python3 tests/e2e/exchange/server.py --cert "$DV_DIR/tls/cert.pem" --key "$DV_DIR/tls/key.pem" \
   --mailbox "$work/ews" --owner dana@corp.localhost --password ews-pw --auth ntlm \
   --ready-file "$work/ews-port" > "$work/ews.log" 2>&1 &

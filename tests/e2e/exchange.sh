@@ -7,11 +7,12 @@
 #   1. login forms: what the user typed, the address, the part before @, DOMAIN\user — each
 #      form the only one the server takes, over NTLM and over Basic; the one that works is saved
 #   2. a wrong password, and a binding that does not match (a TLS-intercepting proxy): clear
-#      refusals, nothing saved
+#      refusals, nothing saved; requests that break the EWS schema refused as Exchange does
 #   3. first sync = importing the same .eml files (stats, contacts, threads); a second sync
 #      fetches nothing
 #   4. new, deleted and moved items; then each fault once (busy in HTTP 200 and 500, 503, the
-#      connection limit, an NTLM connection closed while idle, an invalid sync state, an item gone
+#      connection limit, an NTLM connection closed while idle, a server whose schema lacks the
+#      archive folder name, an invalid sync state, an item gone
 #      between sync and get, a per-item error); kill -9 mid-sync, three times: afterwards the database equals the model
 #   5. watch picks up new mail by polling
 #   6. Graph: device-code sign-in from this script, tokens private; first sync = import, and
@@ -31,8 +32,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/tests/lib.sh"
 R=$(rapport_bin) || exit 2
 HERE=$root/tests/e2e/exchange
-python3 -c 'import spnego, cryptography' 2>/dev/null ||
-  { echo "pyspnego is not installed (python3 -m pip install pyspnego)"; exit 2; }
+python3 -c 'import spnego, cryptography, lxml' 2>/dev/null ||
+  { echo "pyspnego or lxml is not installed (python3 -m pip install pyspnego lxml)"; exit 2; }
 work=$(mktemp -d /tmp/rapport-exchange-e2e.XXXXXX)
 export RAPPORT_CONFIG=$work/accounts.toml PW='Corp-Passw0rd!'
 # Tokens in files, never in the keyring of whoever runs the tests; the keyring case below runs
@@ -153,6 +154,29 @@ add work
 step "NTLM with Extended Protection required: accepted" test "$(saved_user work)" = "$me"
 [ "$(control stats GET | json_field 'd.get("ntlm_ok",0)')" -ge 1 ] && ok "…by the NTLM acceptor (pyspnego)" || bad "pyspnego accepted no NTLM login"
 
+# The double validates every request against the EWS schema (tests/e2e/exchange/schema):
+# requests that break it are refused as Exchange refuses them.
+start_server "$work/small" --auth basic
+soap() { # OPERATION_XML: POSTs one request as dana over Basic; prints the HTTP status and the answer
+  curl -s --cacert "$CA" -u "dana@corp.localhost:$PW" -H 'Content-Type: text/xml; charset=utf-8' -w '\nHTTP %{http_code}' \
+    --data-binary "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><soap:Header><t:RequestServerVersion Version=\"Exchange2013_SP1\"/></soap:Header><soap:Body>$1</soap:Body></soap:Envelope>" "$URL"
+}
+shape='<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>'
+refused_by_schema() { # WHAT OPERATION_XML EXPECTED_TEXT
+  local answer
+  answer=$(soap "$2")
+  if grep -q "HTTP 500" <<< "$answer" && grep -q "ErrorSchemaValidation" <<< "$answer" && grep -q -- "$3" <<< "$answer"; then
+    ok "schema: $1 is refused (ErrorSchemaValidation, naming $3)"
+  else bad "schema: $1 was not refused as invalid: $(tail -c 300 <<< "$answer")"; fi
+}
+step "schema: a valid SyncFolderItems is answered" grep -q "HTTP 200" <<< "$(soap "<m:SyncFolderItems>$shape<m:MaxChangesReturned>10</m:MaxChangesReturned></m:SyncFolderItems>")"
+refused_by_schema "MaxChangesReturned above 512" "<m:SyncFolderItems>$shape<m:MaxChangesReturned>513</m:MaxChangesReturned></m:SyncFolderItems>" "maxInclusive"
+refused_by_schema "SyncScope before MaxChangesReturned" "<m:SyncFolderItems>$shape<m:SyncScope>NormalItems</m:SyncScope><m:MaxChangesReturned>5</m:MaxChangesReturned></m:SyncFolderItems>" "SyncScope"
+refused_by_schema "an unknown FieldURI" '<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="message:Nonsense"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="x"/></m:ItemIds></m:GetItem>' "message:Nonsense"
+refused_by_schema "an unknown distinguished folder" '<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="attic"/></m:FolderIds></m:GetFolder>' "attic"
+refused_by_schema "ResolveNames without ReturnFullContactData" '<m:ResolveNames><m:UnresolvedEntry>dana</m:UnresolvedEntry></m:ResolveNames>' "ReturnFullContactData"
+refused_by_schema "GetItem without ids" '<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds/></m:GetItem>' "ItemIds"
+
 # ---- 3. first sync = the import of the same files -----------------------------------------------
 start_server "$work/big" --auth ntlm
 add work > /dev/null
@@ -179,6 +203,9 @@ step "…with every message seen at two sources" \
   test "$("$R" --db "$work/both.db" stats --json | json_field 'd["sources"]')" = "$((2 * $("$R" --db "$work/ews.db" stats --json | json_field 'd["sources"]')))"
 "$R" --db "$work/ews.db" --json sync work > "$work/sync2.json" 2>/dev/null
 step "a second sync fetches nothing" test "$(json_field 'd[0]["fetched"]' < "$work/sync2.json")" = 0
+control stats GET > "$work/stats-sync.json"
+step "every request of both syncs was valid against the EWS schema" \
+  test "$(json_field 'd.get("schema_invalid", 0) == 0 and d["schema_valid"] == sum(d.get(o, 0) for o in ("GetFolder", "SyncFolderHierarchy", "SyncFolderItems", "GetItem", "ResolveNames")) > 0' < "$work/stats-sync.json")" = True
 
 # ---- 4. changes, faults and kills ---------------------------------------------------------------
 oracle_dirs=("$work/big/Inbox" "$work/big/Projects" "$work/big/Sent Items" "$work/arrived")
@@ -209,7 +236,7 @@ control "move?to=Projects&message_id=$(python3 -c 'import urllib.parse,sys; prin
 equals_model "a deleted and a moved item"
 step "…the moved item fetched once, in its new folder" \
   test "$(json_field 'sum(f["fetched"] for f in d[0]["folders"] if f["folder"].endswith("Projects"))' < "$work/last.json")" = 1
-for fault in busy200 busy500 http503 connection_limit silent_close; do
+for fault in busy200 busy500 http503 connection_limit silent_close schema_without_archive; do
   arrive 1
   control faults POST "{\"$fault\": 1}" > /dev/null
   equals_model "fault $fault"
