@@ -21,7 +21,8 @@
 #      more than 4 requests in flight (and the double refusing a fifth); kill -9 twice; sign-in
 #      in a browser with PKCE; a declined sign-in; tokens in the OS keyring (a real gnome-keyring
 #      on a private session bus: kept, read, refreshed, removed; a refusing keyring falls back to
-#      the file); an unknown client id
+#      the file); EWS with a Bearer token from --oauth2-command (hybrid modern auth), and a token
+#      the server refuses; an unknown client id
 #      and IMAP XOAUTH2 against a real Dovecot whose oauth2 passdb asks the sign-in service:
 #      IMAP, EWS and Graph give identical stats
 #   7. Autodiscover by each of the four routes and through a RedirectAddr (root only: ports 443
@@ -488,6 +489,24 @@ if command -v secret-tool > /dev/null && command -v gnome-keyring-daemon > /dev/
 else
   skip "tokens in the OS keyring" "needs secret-tool, gnome-keyring and dbus-daemon (apt-get install libsecret-tools gnome-keyring)"
 fi
+# EWS with a Bearer token (hybrid modern auth): an access token of the sign-in service, given by
+# a command, as for IMAP's XOAUTH2.
+stop_server
+start_server "$work/big" --auth bearer || bad "the double for Bearer"
+graph_add m365 > /dev/null
+token_command="python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"access_token\"])' $tokens"
+"$R" --json account add hybrid --exchange --email "$me" --ews-url "$URL" --ca-file "$CA" --oauth2-command "$token_command" \
+  > "$work/add.json" 2> "$work/add.err"
+step "EWS with a Bearer token from --oauth2-command: the account is saved" grep -q 'name = "hybrid"' "$RAPPORT_CONFIG"
+rm -f "$work/bearer.db"
+"$R" --db "$work/bearer.db" --quiet sync hybrid > /dev/null 2> "$work/bearer.err"
+import_oracle "$work/oracle.db" "${oracle_dirs[@]}"
+step "…its first sync equals the model" test "$(fingerprint "$work/bearer.db")" = "$(fingerprint "$work/oracle.db")"
+[ "$(control stats GET | json_field 'd.get("bearer_ok",0)')" -ge 1 ] && ok "…authenticated by the token" || bad "no Bearer login"
+"$R" --json account add hybrid2 --exchange --email "$me" --ews-url "$URL" --ca-file "$CA" --oauth2-command "echo not-a-token" \
+  > "$work/add.json" 2> "$work/add.err"
+step "a Bearer token the server does not take: refused, nothing saved" test "$(grep -c 'hybrid2' "$RAPPORT_CONFIG")" = 0
+step "…with a message saying so" grep -qi "refused\|rejected\|authentication" "$work/add.err" "$work/add.json"
 rm -f "$RAPPORT_CONFIG"
 "$R" account add m365 --provider office365 --client-id not-registered --email "$me" --ca-file "$CA" \
   --authority "https://mail.corp.localhost:$PORT/common" --graph-url "https://mail.corp.localhost:$PORT/v1.0" > /dev/null 2> "$work/gbad.err"

@@ -25,7 +25,9 @@ sync states — behind the faces Rapport talks to:
   Extended Protection: the channel binding is the RFC 5929 tls-server-end-point hash of this
   server's certificate; `--cbt require` also refuses clients that send no binding (pyspnego
   alone lets an all-zero binding through, as Windows does only with `Allow`). Basic takes the
-  same logins over TLS.
+  same logins over TLS. With `--auth bearer`, EWS takes an access token the sign-in service
+  issued, as an Exchange set up for hybrid modern auth takes Entra's (which are JWTs it checks
+  against its auth server; here the token is looked up in the one model).
 
 Where the double departs from Exchange (say so when a test relies on it):
 * Every EWS request is validated (lxml, i.e. libxml2) against `schema/envelope.xsd`,
@@ -311,6 +313,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out += [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")]
             elif scheme == "basic":
                 out.append(("WWW-Authenticate", f'Basic realm="{self.server.model.domain}"'))
+            elif scheme == "bearer":
+                # What an Exchange set up for hybrid modern auth (OAuth through Entra) offers.
+                out.append(("WWW-Authenticate", 'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
+                            'trusted_issuers="00000001-0000-0000-c000-000000000000@*", token_types="app_asserting_user"'))
         return out
 
     def refuse(self):
@@ -341,6 +347,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return False
         if scheme in ("ntlm", "negotiate") and "ntlm" in self.server.schemes:
             return self.ntlm_step(scheme, value.strip())
+        if scheme == "bearer" and "bearer" in self.server.schemes:
+            # An access token the sign-in service issued (and not expired): the owner's.
+            with self.server.model.lock:
+                valid = self.server.signin.valid(value.strip())
+            if valid:
+                self.count("bearer_ok")
+                self.login = self.server.model.owner
+                return True
         self.refuse()
         return False
 
@@ -1039,7 +1053,8 @@ def main():
     p.add_argument("--logins", help="the login forms the server accepts, comma-separated "
                    "[default: DOMAIN\\user, the owner's address, user]")
     p.add_argument("--domain", default="CORP", help="the NetBIOS domain")
-    p.add_argument("--auth", default="ntlm,basic", help="schemes offered: ntlm, basic")
+    p.add_argument("--auth", default="ntlm,basic", help="schemes offered: ntlm, basic, bearer "
+                   "(an access token from the sign-in service, as in hybrid modern auth)")
     p.add_argument("--cbt", default="require", choices=["require", "allow", "none"])
     p.add_argument("--redirect", action="append", default=[], help="FROM=TO: Autodiscover RedirectAddr")
     p.add_argument("--ready-file", help="written with the port once listening")
