@@ -1,11 +1,12 @@
-//! The smallest HTTP/1.1 client autoconfig needs: `GET` over TCP or TLS (tokio-rustls), with
-//! `Connection: close`, a size cap, chunked bodies, and redirects left to the caller.
+//! What autoconfig and Autodiscover fetch: URLs, and a one-shot `GET` over http or https with
+//! `Connection: close` and a size cap, through the one HTTP client (`sync::http1`); redirects
+//! are left to the caller.
 
 use std::path::Path;
 use std::time::Duration;
 
-use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use crate::error::Error;
+use crate::sync::http1::{Connection, request};
 
 /// Largest answer read (an autoconfig file is a few KiB).
 const MAX_RESPONSE: usize = 256 * 1024;
@@ -88,135 +89,35 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// `GET url` within `timeout` (connect, TLS and reading all together). TLS trusts the public
-/// roots and `ca_file`.
+/// `GET url` within `timeout` (connect, TLS and reading all together), over http or https as
+/// the URL says (discovery sends no secret). TLS trusts the public roots and `ca_file`.
 pub async fn get(url: &Url, ca_file: Option<&Path>, timeout: Duration) -> Result<Response, String> {
     match tokio::time::timeout(timeout, get_inner(url, ca_file)).await {
-        Ok(r) => r,
+        Ok(r) => r.map_err(|e| match e {
+            Error::Network { detail, .. } => detail,
+            Error::Tls { detail, .. } => format!("TLS: {detail}"),
+            other => other.to_string(),
+        }),
         Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
     }
 }
 
-async fn get_inner(url: &Url, ca_file: Option<&Path>) -> Result<Response, String> {
-    let tcp = crate::sync::net::connect_tcp(&url.host, url.port)
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: rapport\r\nAccept: application/xml, text/xml\r\nConnection: close\r\n\r\n",
-        url.path, url.host
-    );
-    let raw = if url.https {
-        let connector =
-            crate::sync::imap::tls_connector_with(ca_file).map_err(|e| e.to_string())?;
-        let name = ServerName::try_from(url.host.clone())
-            .map_err(|_| format!("'{}' is not a valid host name", url.host))?;
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
-        exchange(tls, &request).await?
-    } else {
-        exchange(tcp, &request).await?
-    };
-    parse_response(&raw)
-}
-
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
-    request: &str,
-) -> Result<Vec<u8>, String> {
-    s.write_all(request.as_bytes())
-        .await
-        .map_err(|e| format!("sending the request: {e}"))?;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match s.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                raw.extend_from_slice(buf.get(..n).unwrap_or_default());
-                if raw.len() > MAX_RESPONSE {
-                    return Err(format!(
-                        "the answer is larger than {} KiB",
-                        MAX_RESPONSE / 1024
-                    ));
-                }
-            }
-            // A server closing TLS without close_notify after a complete answer is common.
-            Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(format!("reading the answer: {e}")),
-        }
-    }
-    Ok(raw)
-}
-
-/// Status line, headers and body of a complete HTTP/1.x answer.
-pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("not an HTTP answer (no end of headers)")?;
-    let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).into_owned();
-    let body = raw.get(split + 4..).unwrap_or_default();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.split_whitespace();
-    if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
-        return Err("not an HTTP answer".into());
-    }
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or("an HTTP answer without a status")?;
-    let mut location = None;
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "location" => location = Some(value.to_string()),
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            "content-length" => length = value.parse::<usize>().ok(),
-            _ => {}
-        }
-    }
-    let body = if chunked {
-        dechunk(body)?
-    } else if let Some(n) = length {
-        body.get(..n)
-            .ok_or("the answer is shorter than its Content-Length")?
-            .to_vec()
-    } else {
-        body.to_vec()
-    };
+async fn get_inner(url: &Url, ca_file: Option<&Path>) -> crate::error::Result<Response> {
+    let mut connection = Connection::open_as_url_says(url, ca_file)
+        .await?
+        .with_max_response(MAX_RESPONSE);
+    let headers = [
+        ("Accept", "application/xml, text/xml".to_string()),
+        ("Connection", "close".to_string()),
+    ];
+    let answer = connection
+        .round_trip(&request("GET", url, &headers, None, b""))
+        .await?;
     Ok(Response {
-        status,
-        location,
-        body,
+        status: answer.status,
+        location: answer.header("location").map(str::to_string),
+        body: answer.body,
     })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("a chunked answer cut short")?;
-        let size_text = String::from_utf8_lossy(data.get(..eol).unwrap_or_default()).into_owned();
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("a bad chunk size '{size_text}'"))?;
-        data = data.get(eol + 2..).unwrap_or_default();
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).ok_or("a chunked answer cut short")?);
-        data = data.get(size + 2..).unwrap_or_default();
-    }
 }
 
 #[cfg(test)]
@@ -246,26 +147,49 @@ mod tests {
         assert!(Url::parse("http://:80/").is_none());
     }
 
-    #[test]
-    fn answers_plain_sized_and_chunked() {
-        let r = parse_response(b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n<a/>").unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"<a/>"[..]));
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").unwrap();
-        assert_eq!(r.body, b"abc");
-        let r = parse_response(
+    /// Serves each canned answer once, on a loopback port; the URLs to ask.
+    async fn serve(answers: Vec<&'static [u8]>) -> Vec<Url> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut urls = Vec::new();
+        for answer in answers {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            urls.push(Url::parse(&format!("http://127.0.0.1:{port}/c.xml")).unwrap());
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(answer).await;
+            });
+        }
+        urls
+    }
+
+    #[tokio::test]
+    async fn answers_plain_sized_and_chunked() {
+        let urls = serve(vec![
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n<a/>",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<cli\r\na;x=y\r\nentConfig>\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(r.body, b"<clientConfig>");
-        let r = parse_response(b"HTTP/1.1 301 Moved\r\nLocation: https://x.example/c.xml\r\n\r\n")
-            .unwrap();
+            b"HTTP/1.1 301 Moved\r\nLocation: https://x.example/c.xml\r\nContent-Length: 0\r\n\r\n",
+            b"SSH-2.0-OpenSSH\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ])
+        .await;
+        let wait = Duration::from_secs(5);
+        let r = get(&urls[0], None, wait).await.unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"<a/>"[..]));
+        assert_eq!(get(&urls[1], None, wait).await.unwrap().body, b"abc");
+        assert_eq!(
+            get(&urls[2], None, wait).await.unwrap().body,
+            b"<clientConfig>"
+        );
+        let r = get(&urls[3], None, wait).await.unwrap();
         assert_eq!(
             (r.status, r.location.as_deref()),
             (301, Some("https://x.example/c.xml"))
         );
-        assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
-        );
+        assert!(get(&urls[4], None, wait).await.is_err());
+        assert!(get(&urls[5], None, wait).await.is_err());
     }
 }

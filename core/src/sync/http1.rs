@@ -1,15 +1,15 @@
-//! A kept-alive HTTP/1.1 connection over TLS, for protocols whose authentication belongs to the
-//! connection (NTLM: the handshake and the requests it authorises must share one socket). It
-//! keeps the server's certificate for channel binding. Bodies by Content-Length or chunked;
-//! an answer with neither is read to the end and the connection is not reused.
+//! Rapport's one HTTP/1.1 client: a kept-alive connection, for protocols whose authentication
+//! belongs to the connection (NTLM: the handshake and the requests it authorises must share one
+//! socket), keeping the server's certificate for channel binding; also the one-shot GETs of
+//! discovery (autoconfig, the Autodiscover redirect), which may be plain http. Bodies by
+//! Content-Length or chunked; an answer with neither is read to the end and the connection is
+//! not reused.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::discover::http::Url;
 use crate::error::{Error, Result};
@@ -43,29 +43,26 @@ impl Response {
     }
 }
 
-/// One TLS connection to a server.
+/// A byte stream to a server: TLS, or plain TCP for discovery's http probes.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+
+/// One connection to a server.
 pub struct Connection {
-    stream: TlsStream<TcpStream>,
+    stream: Box<dyn Stream>,
     host: String,
     /// Bytes read past the end of the last answer.
     pending: Vec<u8>,
-    /// The server certificate (DER), for channel binding.
+    /// Largest answer accepted.
+    max_response: usize,
+    /// The server certificate (DER), for channel binding; empty over plain http.
     pub peer_certificate: Vec<u8>,
 }
 
 impl Connection {
+    /// A TLS connection to `url`'s host, whatever its scheme says: for credentials.
     pub async fn open(url: &Url, ca_file: Option<&Path>) -> Result<Connection> {
-        let network = |detail: String| Error::Network {
-            host: url.host.clone(),
-            detail,
-        };
-        let tcp = tokio::time::timeout(
-            Duration::from_secs(30),
-            crate::sync::net::connect_tcp(&url.host, url.port),
-        )
-        .await
-        .map_err(|_| network("no connection within 30 s".into()))?
-        .map_err(|e| network(format!("cannot connect to port {}: {e}", url.port)))?;
+        let tcp = Self::connect(url).await?;
         let connector = crate::sync::imap::tls_connector_with(ca_file)?;
         let name = ServerName::try_from(url.host.clone())
             .map_err(|_| Error::InvalidInput(format!("'{}' is not a valid host name", url.host)))?;
@@ -81,11 +78,46 @@ impl Connection {
             .map(|c| c.as_ref().to_vec())
             .unwrap_or_default();
         Ok(Connection {
-            stream,
+            stream: Box::new(stream),
             host: url.host.clone(),
             pending: Vec::new(),
+            max_response: MAX_RESPONSE,
             peer_certificate,
         })
+    }
+
+    /// A connection as `url`'s scheme says, TLS or plain: for discovery, which sends no secret.
+    pub async fn open_as_url_says(url: &Url, ca_file: Option<&Path>) -> Result<Connection> {
+        if url.https {
+            return Self::open(url, ca_file).await;
+        }
+        Ok(Connection {
+            stream: Box::new(Self::connect(url).await?),
+            host: url.host.clone(),
+            pending: Vec::new(),
+            max_response: MAX_RESPONSE,
+            peer_certificate: Vec::new(),
+        })
+    }
+
+    /// Caps the size of the answers read (discovery expects a few KiB).
+    pub fn with_max_response(mut self, bytes: usize) -> Connection {
+        self.max_response = bytes;
+        self
+    }
+
+    async fn connect(url: &Url) -> Result<tokio::net::TcpStream> {
+        let network = |detail: String| Error::Network {
+            host: url.host.clone(),
+            detail,
+        };
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            crate::sync::net::connect_tcp(&url.host, url.port),
+        )
+        .await
+        .map_err(|_| network("no connection within 30 s".into()))?
+        .map_err(|e| network(format!("cannot connect to port {}: {e}", url.port)))
     }
 
     /// Sends one request and reads its answer.
@@ -169,7 +201,7 @@ impl Connection {
         response.body = if chunked {
             self.read_chunked().await?
         } else if let Some(n) = length {
-            if n > MAX_RESPONSE {
+            if n > self.max_response {
                 return Err(format!("an answer of {n} bytes is too large"));
             }
             self.read_exact(n).await?
@@ -178,7 +210,7 @@ impl Connection {
         } else {
             response.close = true;
             while self.fill().await? {
-                if self.pending.len() > MAX_RESPONSE {
+                if self.pending.len() > self.max_response {
                     return Err("the answer is too large".into());
                 }
             }
@@ -239,7 +271,7 @@ impl Connection {
                 while !self.read_line().await?.is_empty() {}
                 return Ok(body);
             }
-            if body.len() + size > MAX_RESPONSE {
+            if body.len() + size > self.max_response {
                 return Err("the answer is too large".into());
             }
             body.extend(self.read_exact(size).await?);
@@ -260,16 +292,30 @@ pub fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Vec<u8> {
-    let host = if url.port == 443 {
+    let default_port = if url.https { 443 } else { 80 };
+    let host = if url.port == default_port {
         url.host.clone()
     } else {
         format!("{}:{}", url.host, url.port)
     };
+    let connection = if headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("connection"))
+    {
+        String::new()
+    } else {
+        "Connection: keep-alive\r\n".to_string()
+    };
+    // A GET carries no body, and no Content-Length either.
+    let length = if method == "GET" && body.is_empty() {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
     let mut head = format!(
-        "{method} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\nConnection: keep-alive\r\nContent-Length: {}\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\n{connection}{length}",
         url.path,
         crate::sync::ews::USER_AGENT,
-        body.len()
     );
     if let Some(ct) = content_type {
         head.push_str(&format!("Content-Type: {ct}\r\n"));
