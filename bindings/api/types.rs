@@ -878,7 +878,7 @@ record! {
         #[doc = " Microsoft Graph's endpoint [default: https://graph.microsoft.com/v1.0]."]
         #[optional]
         pub graph_url: Option<String>,
-        #[doc = " A `graph` account's tokens file (written by `rapport account add` or `login`)."]
+        #[doc = " A `graph` account's tokens file, as `rapport account add` or `login` named it (where a keyring answered, the tokens are in it under that name)."]
         #[optional]
         pub token_file: Option<String>,
     }

@@ -467,7 +467,7 @@ export interface SyncAccount {
   authority?: string
   /** Microsoft Graph's endpoint [default: https://graph.microsoft.com/v1.0]. */
   graphUrl?: string
-  /** A `graph` account's tokens file (written by `rapport account add` or `login`). */
+  /** A `graph` account's tokens file, as `rapport account add` or `login` named it (where a keyring answered, the tokens are in it under that name). */
   tokenFile?: string
 }
 
