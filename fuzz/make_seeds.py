@@ -164,6 +164,12 @@ def main():
                  + b"\x0a\x00\x61\x4a\x00\x00\x00\x0f" + b"\x02\x00\x04\x00C\x00P\x00" + b"\x00\x00\x00\x00")
     write(out, "exchange_answers", "ntlm-challenge", challenge)
     write(out, "exchange_answers", "graph-message", json.dumps({"id": "A", "internetMessageId": "<a@b>", "subject": "s\r\nBcc: x", "from": {"emailAddress": {"name": "N", "address": "n@x.example"}}, "toRecipients": [{"emailAddress": {"address": "m@y.example"}}], "sentDateTime": "2024-03-01T12:00:00Z", "internetMessageHeaders": [{"name": "List-Id", "value": "<l.example>"}], "singleValueExtendedProperties": [{"id": "String 0x1042", "value": "<p@b>"}]}).encode())
+    # HTTP answers (fuzz/fuzz_targets/http_answers.rs): sized, chunked with trailers, to the end,
+    # two kept-alive answers in a row, a 401 with challenges.
+    write(out, "http_answers", "sized", b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 4\r\n\r\n<a/>")
+    write(out, "http_answers", "chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<cli\r\na;x=y\r\nentConfig>\r\n0\r\nX-T: 1\r\n\r\n")
+    write(out, "http_answers", "to-the-end", b"HTTP/1.0 200 OK\r\n\r\n<a/>")
+    write(out, "http_answers", "two", b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM TlRMTVNTUAACAAAA\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 503 Busy\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
 # a regression test. Each run ends with one line: TARGET: N executions in S s, K crash(es).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS="header_parser mbox_splitter native_host_frames bridge_request ui_request rpc_dispatch outlook_files exchange_answers"
+TARGETS="header_parser mbox_splitter native_host_frames bridge_request ui_request rpc_dispatch outlook_files exchange_answers http_answers"
 target=${1:-}
 seconds=${2:-60}
 case "$target" in

@@ -45,7 +45,7 @@ impl Response {
 
 /// A byte stream to a server: TLS, or plain TCP for discovery's http probes.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + ?Sized> Stream for S {}
 
 /// One connection to a server.
 pub struct Connection {
@@ -98,6 +98,20 @@ impl Connection {
             max_response: MAX_RESPONSE,
             peer_certificate: Vec::new(),
         })
+    }
+
+    /// A connection over any byte stream (an in-memory one for fuzzing), without TLS.
+    pub fn over<S>(stream: S, host: &str) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Connection {
+            stream: Box::new(stream),
+            host: host.to_string(),
+            pending: Vec::new(),
+            max_response: MAX_RESPONSE,
+            peer_certificate: Vec::new(),
+        }
     }
 
     /// Caps the size of the answers read (discovery expects a few KiB).
