@@ -282,9 +282,10 @@ pub async fn watch_account(
         };
         let outcome = match account.kind {
             AccountKind::Imap => watch_imap(watch, &mut attempt).await,
-            AccountKind::Pop3 => watch_by_polling(watch, &mut attempt).await,
+            AccountKind::Pop3 | AccountKind::Ews | AccountKind::Graph => {
+                watch_by_polling(watch, &mut attempt).await
+            }
             AccountKind::Pst => watch_pst(watch, &mut attempt).await,
-            AccountKind::Ews | AccountKind::Graph => watch_by_polling(watch, &mut attempt).await,
         };
         match outcome {
             Ok(()) => break,

@@ -60,8 +60,9 @@ impl TokenStore {
         }
     }
 
-    /// The file alone, whatever keyring the machine has.
-    pub fn file_only(file: &Path) -> TokenStore {
+    /// The file alone, whatever keyring the machine running the tests has.
+    #[cfg(test)]
+    fn file_only(file: &Path) -> TokenStore {
         TokenStore {
             keyring_allowed: false,
             ..TokenStore::new(file)
