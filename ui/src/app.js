@@ -51,6 +51,12 @@ async function render(refresh = false) {
   if (current && current.dispose) current.dispose();
   current = view;
   current.route = `${route.name}/${route.arg}`;
+  if (refresh && pressing) {
+    // A button is held down: rebuilding now would replace it before the release and swallow
+    // the click. The release brings the page up to date.
+    stale = true;
+    return;
+  }
   const scroll = window.scrollY;
   const focusedId = refresh && document.activeElement ? document.activeElement.id : null;
   main.replaceChildren(view.node);
@@ -82,6 +88,13 @@ export function refresh(ownAction = false) {
   return render(true);
 }
 let stale = false;
+let pressing = false;
+document.addEventListener("pointerdown", () => { pressing = true; }, true);
+document.addEventListener("pointerup", () => {
+  pressing = false;
+  // After the click this release belongs to has been handled.
+  if (stale) setTimeout(() => { if (stale && !pressing) refresh(); }, 0);
+}, true);
 document.addEventListener("focusout", (e) => {
   // Focus going to another control of the page — the form's own button being clicked: a rebuild
   // now would replace that button between mouse down and up and swallow the click (and the
